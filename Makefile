@@ -1,0 +1,102 @@
+# etl - a toolkit of small programs for a property-data pipeline.
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DESTDIR	?=
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+PKG_CONFIG ?= pkg-config
+PKGS	 = jansson libzstd libcurl zlib
+
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDLIBS	+= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -lm
+
+# make SANITIZE=1: AddressSanitizer, UBSan and LeakSanitizer, into the same bin/.
+ifeq ($(SANITIZE),1)
+override CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
+endif
+
+TOOLS	 = $(patsubst tools/%.c,%,$(wildcard tools/etl-*.c))
+BINS	 = $(addprefix bin/,$(TOOLS))
+LIBSRC	 = $(wildcard lib/*.c)
+LIBOBJ	 = $(LIBSRC:.c=.o)
+MAN1	 = $(wildcard man/etl-*.1)
+MAN7	 = man/etl.7
+
+# Debian packages the build, the tests and the demo need.
+DEBS	 = build-essential pkg-config libjansson-dev libcsv-dev libzstd-dev \
+	   libcurl4-openssl-dev zlib1g-dev zstd bats mandoc shellcheck jq \
+	   miller python3 python3-numpy python3-aiosmtpd parallel gzip \
+	   util-linux curl
+
+all: $(BINS)
+
+# Rebuild everything when the sanitizer choice changes.
+.build-flags: FORCE
+	@echo 'SANITIZE=$(SANITIZE) CFLAGS=$(CFLAGS)' | cmp -s - $@ || \
+	    echo 'SANITIZE=$(SANITIZE) CFLAGS=$(CFLAGS)' > $@
+FORCE:
+
+lib/%.o: lib/%.c lib/etl.h .build-flags
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+lib/libetl.a: $(LIBOBJ)
+	$(AR) rcs $@ $(LIBOBJ)
+
+bin/%: tools/%.c lib/libetl.a lib/etl.h .build-flags
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libetl.a $(LDLIBS)
+
+# Installs what is missing, only when pkg-config or a command says so.
+deps:
+	@missing=; \
+	for p in $(PKGS); do $(PKG_CONFIG) --exists $$p 2>/dev/null || missing=1; done; \
+	test -f /usr/include/csv.h || missing=1; \
+	for c in bats mandoc jq mlr zstd; do command -v $$c >/dev/null || missing=1; done; \
+	/usr/bin/python3 -c 'import numpy, aiosmtpd' 2>/dev/null || missing=1; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing $(DEBS)"; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEBS); \
+	fi
+
+test: deps
+	$(MAKE) all
+	bats tests
+
+asan:
+	$(MAKE) clean
+	$(MAKE) test SANITIZE=1
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) -f pipelines/listings.mk demo
+
+lint: all
+	mandoc -Tlint -W warning $(MAN1) $(MAN7)
+	shellcheck -x tests/*.bash bench/*.sh .ci/run
+
+bench: all
+	bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(TOOLS)))
+	rm -f $(DESTDIR)$(MANDIR)/man7/etl.7
+
+clean:
+	rm -rf bin lib/*.o lib/libetl.a .build-flags demo
+
+.PHONY: all deps test asan demo lint bench install uninstall clean FORCE

@@ -1,0 +1,226 @@
+/*
+ * etl.h - the code every etl tool shares: the record stream, the reject
+ * channel, logs, stats, buffers, JSON output, dates and Hive paths.
+ * Grouped by the file that defines it.
+ */
+#ifndef ETL_H
+#define ETL_H
+
+#include <sys/types.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#define ETL_VERSION	"0.1.0"
+
+/* Exit statuses, after sysexits.h. */
+#define ETL_EX_OK		0
+#define ETL_EX_USAGE		64	/* bad usage */
+#define ETL_EX_DATAERR		65	/* a quality gate tripped */
+#define ETL_EX_NOINPUT		66	/* input missing */
+#define ETL_EX_UNAVAILABLE	69	/* a target unreachable after retries */
+#define ETL_EX_SOFTWARE		70	/* internal error */
+#define ETL_EX_CANTCREAT	73	/* cannot create output */
+#define ETL_EX_IOERR		74	/* I/O error */
+#define ETL_EX_TEMPFAIL		75	/* temporary failure, worth a retry */
+#define ETL_EX_CONFIG		78	/* bad schema, rules or params */
+
+/* Limits, documented in etl(7). */
+#define ETL_MAX_LINE	((size_t)256 << 20)	/* longer lines are rejected */
+#define ETL_MAX_DEPTH	2048			/* jansson's nesting limit */
+
+#define ETL_PRINTF(a, b)	__attribute__((format(printf, a, b)))
+#define ETL_NORETURN		__attribute__((noreturn))
+
+/* util.c: helpers that die (status 70) when memory runs out. */
+void	*emalloc(size_t);
+void	*ecalloc(size_t, size_t);
+void	*erealloc(void *, size_t);
+char	*estrdup(const char *);
+char	*estrndup(const char *, size_t);
+
+struct etl_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+void	 etl_buf_grow(struct etl_buf *, size_t);
+void	 etl_buf_add(struct etl_buf *, const void *, size_t);
+void	 etl_buf_adds(struct etl_buf *, const char *);
+void	 etl_buf_addc(struct etl_buf *, int);
+void	 etl_buf_printf(struct etl_buf *, const char *, ...) ETL_PRINTF(2, 3);
+const char *etl_buf_cstr(struct etl_buf *);	/* NUL-terminates */
+void	 etl_buf_free(struct etl_buf *);
+
+/* Split "a,b,c" into a NULL-terminated vector of new strings. */
+char	**etl_split(const char *, int sep, size_t *np);
+void	 etl_split_free(char **);
+
+/* log.c: identity, logs and usage. */
+extern const char	*etl_tool;	/* "etl-check" */
+extern const char	*etl_run_id;	/* ETL_RUN_ID, or generated */
+extern int		 etl_quiet;	/* -q: errors only */
+extern int		 etl_log_json;	/* ETL_LOG=json */
+extern volatile sig_atomic_t etl_signalled;	/* SIGINT/SIGTERM seen */
+
+/*
+ * Call first in main(): sets the tool name, the run id, the log format,
+ * the signal handlers (SIGPIPE ignored, SIGINT/SIGTERM set etl_signalled
+ * and interrupt blocking reads) and the text printed by -h and usage.
+ */
+void	 etl_init(const char *tool, const char *usage, const char *help);
+void	 etl_usage(void) ETL_NORETURN;		/* to stderr, exit 64 */
+void	 etl_help(void) ETL_NORETURN;		/* to stdout, exit 0 */
+void	 etl_die(int status, const char *, ...) ETL_PRINTF(2, 3) ETL_NORETURN;
+void	 etl_error(const char *, ...) ETL_PRINTF(1, 2);
+void	 etl_warn(const char *, ...) ETL_PRINTF(1, 2);
+void	 etl_info(const char *, ...) ETL_PRINTF(1, 2);
+/* A log line with extra fields for ETL_LOG=json (fields borrowed). */
+void	 etl_log(const char *level, json_t *fields, const char *, ...)
+	    ETL_PRINTF(3, 4);
+
+/* options.c: the options every tool shares. */
+enum {
+	ETL_OPT_REJECTS = 0x1000,
+	ETL_OPT_STATS,
+	ETL_OPT_VERSION,
+	ETL_OPT_TOOL		/* first value free for a tool's long options */
+};
+#define ETL_SHORTOPTS	"hq"
+#define ETL_LONGOPTS \
+	{ "help",	no_argument,		NULL, 'h' }, \
+	{ "quiet",	no_argument,		NULL, 'q' }, \
+	{ "rejects",	required_argument,	NULL, ETL_OPT_REJECTS }, \
+	{ "stats",	required_argument,	NULL, ETL_OPT_STATS }, \
+	{ "version",	no_argument,		NULL, ETL_OPT_VERSION }
+/* Handles a shared option; anything else (including '?') is usage(). */
+void	 etl_option(int ch, const char *arg);
+
+/* input.c: byte sources, transparently zstd- or gzip-decompressed. */
+struct etl_input;
+/* "-" or NULL is stdin.  NULL with errno set when it cannot be opened. */
+struct etl_input *etl_input_open(const char *path);
+struct etl_input *etl_input_fd(int fd, const char *name);
+/* Bytes read, 0 at the end, -1 on error (etl_input_error() says why). */
+ssize_t	 etl_input_read(struct etl_input *, void *, size_t);
+const char *etl_input_error(struct etl_input *);
+/* The first bytes, decompressed, without consuming them (for sniffing). */
+size_t	 etl_input_peek(struct etl_input *, const char **);
+const char *etl_input_name(struct etl_input *);
+int	 etl_input_compressed(struct etl_input *);	/* 0, 'z' or 'g' */
+uint64_t etl_input_raw_bytes(struct etl_input *);	/* read from the file */
+void	 etl_input_close(struct etl_input *);
+
+/* lines.c: lines of any length out of an input, CR LF and LF. */
+struct etl_lines;
+struct etl_lines *etl_lines_new(struct etl_input *);
+/*
+ * 1 with the line (without its end) in *p and *len, valid until the next
+ * call; 0 at the end; -1 on a read error.  A line longer than
+ * ETL_MAX_LINE comes back truncated to its first bytes with *toolong set.
+ */
+int	 etl_lines_next(struct etl_lines *, const char **p, size_t *len,
+	    int *toolong);
+unsigned long etl_lines_lineno(struct etl_lines *);
+void	 etl_lines_free(struct etl_lines *);
+
+/* stream.c: the record loop. */
+struct etl_rec {
+	const char	*file;		/* "-" is shown as <stdin> */
+	unsigned long	 line;
+	const char	*raw;		/* the line's bytes, without its end */
+	size_t		 len;
+	json_t		*json;		/* see etl_rec_object() */
+	int		 parsed;
+	int		 toolong;
+};
+typedef void etl_rec_fn(struct etl_rec *, void *arg);
+/*
+ * Reads every FILE operand (stdin when there are none, "-" is stdin),
+ * calls fn for each non-blank line and counts it in.  Returns 0, or 66
+ * when an operand could not be opened (the others are still read), or 74
+ * on a read error.  Stops between records once etl_signalled is set.
+ */
+int	 etl_loop(int argc, char **argv, etl_rec_fn *fn, void *arg);
+/*
+ * The record as a JSON object (borrowed, owned by the loop), parsed on
+ * first use; NULL when the line is not a JSON object, in which case it has
+ * already been rejected with code "parse".
+ */
+json_t	*etl_rec_object(struct etl_rec *);
+
+/* out.c: records out, on stdout through one large buffer. */
+void	 etl_out_raw(const char *, size_t);	/* one record, \n added */
+void	 etl_out_rec(struct etl_rec *);		/* the record as it came */
+void	 etl_out_json(const json_t *);		/* one record, serialised */
+void	 etl_out_line(const char *, size_t);	/* not a record (partials) */
+void	 etl_out_flush(void);
+int	 etl_out_fd(void);
+
+/* json.c: serialising with the shortest round-trip numbers. */
+void	 etl_json_dump(struct etl_buf *, const json_t *);
+void	 etl_json_string(struct etl_buf *, const char *, size_t);
+void	 etl_json_real(struct etl_buf *, double);
+/* A configuration file (schema, rules, models); dies 66 or 78 with a position. */
+json_t	*etl_json_load_file(const char *path, const char *what);
+/* Parses one record line: objects of the stream (ints beyond 64 bits as reals). */
+json_t	*etl_json_parse(const char *, size_t, json_error_t *);
+/* Accept a UTF-8 string: the number of bytes of the valid prefix. */
+size_t	 etl_utf8_valid(const char *, size_t);
+size_t	 etl_utf8_chars(const char *, size_t);
+
+/* reject.c: the reject channel. */
+/* Appends {"path","code","message"} to *reasons (created when NULL). */
+void	 etl_reason(json_t **reasons, const char *path, const char *code,
+	    const char *, ...) ETL_PRINTF(4, 5);
+/* Rejects a record (its raw bytes kept); steals reasons. */
+void	 etl_reject(struct etl_rec *, json_t *reasons);
+/* Rejects something that was never a stream line: a CSV row, a reply. */
+void	 etl_reject_json(const char *file, unsigned long line,
+	    const json_t *record, json_t *reasons);
+void	 etl_reject_raw(const char *file, unsigned long line,
+	    const char *raw, size_t len, json_t *reasons);
+/* A reject taken from a reject file again, written as it came (replay). */
+void	 etl_reject_line(const char *, size_t);
+
+/* stats.c: counts and the final stats. */
+extern unsigned long long etl_n_in, etl_n_out, etl_n_rejected;
+void	 etl_count_in(unsigned long long);
+/* Counts a reason code in the stats without rejecting (skips, nulls). */
+void	 etl_count(const char *group, const char *key, unsigned long long);
+/* Extra field of the stats (steals value). */
+void	 etl_stats_set(const char *key, json_t *value);
+/* Text added to the stats line ("gate max-rejects tripped"). */
+void	 etl_stats_note(const char *, ...) ETL_PRINTF(1, 2);
+/* Raises the final status to at least this. */
+void	 etl_status(int);
+/* Flushes stdout and the rejects, writes the stats; the exit status. */
+int	 etl_finish(void);
+
+/* date.c: calendar dates and ISO 8601 times. */
+int	 etl_leap(int y);
+int	 etl_mdays(int y, int m);
+int64_t	 etl_days_from_civil(int y, int m, int d);
+void	 etl_civil_from_days(int64_t, int *y, int *m, int *d);
+/* Exactly YYYY-MM-DD and a real day: 0, else -1. */
+int	 etl_date_parse(const char *, size_t, int *y, int *m, int *d);
+/*
+ * ISO 8601 date-time: YYYY-MM-DD[T ]HH:MM[:SS[.frac]] with Z, +HH:MM,
+ * +HHMM or +HH (none: UTC).  strict: the RFC 3339 date-time of JSON
+ * Schema (seconds and an offset required).  Seconds since the epoch in
+ * UTC: 0, else -1.
+ */
+int	 etl_datetime_parse(const char *, size_t, int strict, int64_t *);
+void	 etl_date_format(char out[11], int y, int m, int d);
+void	 etl_datetime_format(char out[21], int64_t);
+
+/* hive.c: Hive partition path escaping. */
+void	 etl_hive_escape(struct etl_buf *, const char *, size_t);
+/* Unescapes %XX in place; returns the new length. */
+size_t	 etl_hive_unescape(char *, size_t);
+#define ETL_HIVE_DEFAULT	"__HIVE_DEFAULT_PARTITION__"
+
+#endif

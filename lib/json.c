@@ -1,0 +1,219 @@
+/*
+ * json.c - JSON out with the shortest round-trip numbers, JSON in for
+ * records and configuration files, UTF-8 checks.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etl.h"
+
+/* Length of the valid UTF-8 sequence at p, 0 when invalid. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xe0 && p[1] < 0xa0)
+			return 0;	/* overlong */
+		if (c == 0xed && p[1] >= 0xa0)
+			return 0;	/* surrogate */
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xf0 && p[1] < 0x90)
+			return 0;
+		if (c == 0xf4 && p[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+size_t
+etl_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = utf8_seq(p + i, n - i)) == 0)
+			break;
+		i += k;
+	}
+	return i;
+}
+
+size_t
+etl_utf8_chars(const char *s, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			c++;
+	return c;
+}
+
+/* Quoted and escaped; bytes that are not UTF-8 become U+FFFD. */
+void
+etl_json_string(struct etl_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, run = 0, k;
+
+	etl_buf_grow(b, n + 2);
+	etl_buf_addc(b, '"');
+	for (i = 0; i < n; ) {
+		unsigned c = p[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			i++;
+			run++;
+			continue;
+		}
+		if (c >= 0x80 && (k = utf8_seq(p + i, n - i)) != 0) {
+			i += k;
+			run += k;
+			continue;
+		}
+		etl_buf_add(b, p + i - run, run);
+		run = 0;
+		switch (c) {
+		case '"':  etl_buf_add(b, "\\\"", 2); break;
+		case '\\': etl_buf_add(b, "\\\\", 2); break;
+		case '\n': etl_buf_add(b, "\\n", 2); break;
+		case '\r': etl_buf_add(b, "\\r", 2); break;
+		case '\t': etl_buf_add(b, "\\t", 2); break;
+		case '\b': etl_buf_add(b, "\\b", 2); break;
+		case '\f': etl_buf_add(b, "\\f", 2); break;
+		default:
+			if (c < 0x20) {
+				char u[6] = { '\\', 'u', '0', '0',
+				    hex[c >> 4], hex[c & 15] };
+				etl_buf_add(b, u, 6);
+			} else
+				etl_buf_add(b, "\xef\xbf\xbd", 3);
+		}
+		i++;
+	}
+	etl_buf_add(b, p + i - run, run);
+	etl_buf_addc(b, '"');
+}
+
+void
+etl_json_real(struct etl_buf *b, double d)
+{
+	char s[40];
+	int prec, n = 0;
+
+	if (!isfinite(d)) {
+		etl_buf_add(b, "null", 4);
+		return;
+	}
+	/* The fewest digits that read back as the same double. */
+	for (prec = 15; prec <= 17; prec++) {
+		n = snprintf(s, sizeof(s), "%.*g", prec, d);
+		if (strtod(s, NULL) == d)
+			break;
+	}
+	if (strpbrk(s, ".eEn") == NULL) {
+		s[n++] = '.';
+		s[n++] = '0';
+		s[n] = '\0';
+	}
+	etl_buf_add(b, s, (size_t)n);
+}
+
+void
+etl_json_dump(struct etl_buf *b, const json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	int first = 1;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		etl_buf_addc(b, '{');
+		json_object_foreach((json_t *)j, k, v) {
+			if (!first)
+				etl_buf_addc(b, ',');
+			first = 0;
+			etl_json_string(b, k, strlen(k));
+			etl_buf_addc(b, ':');
+			etl_json_dump(b, v);
+		}
+		etl_buf_addc(b, '}');
+		break;
+	case JSON_ARRAY:
+		etl_buf_addc(b, '[');
+		for (i = 0; i < json_array_size(j); i++) {
+			if (i)
+				etl_buf_addc(b, ',');
+			etl_json_dump(b, json_array_get(j, i));
+		}
+		etl_buf_addc(b, ']');
+		break;
+	case JSON_STRING:
+		etl_json_string(b, json_string_value(j), json_string_length(j));
+		break;
+	case JSON_INTEGER:
+		etl_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+		break;
+	case JSON_REAL:
+		etl_json_real(b, json_real_value(j));
+		break;
+	case JSON_TRUE:
+		etl_buf_add(b, "true", 4);
+		break;
+	case JSON_FALSE:
+		etl_buf_add(b, "false", 5);
+		break;
+	case JSON_NULL:
+		etl_buf_add(b, "null", 4);
+		break;
+	}
+}
+
+json_t *
+etl_json_parse(const char *p, size_t n, json_error_t *err)
+{
+	return json_loadb(p, n, JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES,
+	    err);
+}
+
+json_t *
+etl_json_load_file(const char *path, const char *what)
+{
+	json_error_t e;
+	json_t *j;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		etl_die(errno == ENOENT ? ETL_EX_NOINPUT : ETL_EX_CONFIG,
+		    "%s: cannot open %s: %s", path, what, strerror(errno));
+	j = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
+	fclose(f);
+	if (j == NULL)
+		etl_die(ETL_EX_CONFIG, "%s:%d:%d: bad %s: %s", path, e.line,
+		    e.column, what, e.text);
+	return j;
+}

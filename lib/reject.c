@@ -1,0 +1,189 @@
+/*
+ * reject.c - the reject channel: fd 3 when it was open at start, else the
+ * file of --rejects, stdout with --rejects inline, else stderr.  Never
+ * silently dropped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "etl.h"
+
+int	etl_write_all(int, const char *, size_t);
+void	etl_stats_reject(const json_t *reasons);
+
+static int	 fd = -1;	/* where rejects go; -1 not decided yet */
+static int	 inl;		/* --rejects inline */
+static int	 fd3_open = -1;
+static const char *path;
+static struct etl_buf rbuf;
+static struct etl_buf line;
+
+/* Called by etl_init() before any file is opened, which could take fd 3. */
+void
+etl_rejects_probe(void)
+{
+	fd3_open = fcntl(3, F_GETFD) != -1;
+}
+
+void
+etl_rejects_to(const char *p)
+{
+	path = p;
+}
+
+static void
+decide(void)
+{
+	if (fd != -1 || inl)
+		return;
+	if (path && strcmp(path, "inline") == 0)
+		inl = 1;
+	else if (path) {
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+		if (fd == -1)
+			etl_die(ETL_EX_CANTCREAT, "%s: %s", path, strerror(errno));
+	} else if (fd3_open == 1)
+		fd = 3;
+	else
+		fd = STDERR_FILENO;
+}
+
+void
+etl_rejects_flush(void)
+{
+	if (rbuf.len == 0)
+		return;
+	if (etl_write_all(fd, rbuf.p, rbuf.len) == -1) {
+		rbuf.len = 0;
+		etl_die(ETL_EX_IOERR, "rejects%s%s: %s", path ? " " : "",
+		    path ? path : "", strerror(errno));
+	}
+	rbuf.len = 0;
+}
+
+static void
+emit(void)
+{
+	decide();
+	if (inl) {
+		struct etl_buf b = { 0 };
+
+		etl_buf_add(&b, "__reject\t", 9);
+		etl_buf_add(&b, line.p, line.len);
+		etl_out_line(b.p, b.len);
+		etl_buf_free(&b);
+		return;
+	}
+	etl_buf_add(&rbuf, line.p, line.len);
+	etl_buf_addc(&rbuf, '\n');
+	/* Unbuffered on stderr, so a person sees them in order with logs. */
+	if (rbuf.len >= 65536 || fd == STDERR_FILENO)
+		etl_rejects_flush();
+}
+
+void
+etl_reason(json_t **reasons, const char *p, const char *code,
+    const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	json_t *r;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (*reasons == NULL)
+		*reasons = json_array();
+	r = json_object();
+	json_object_set_new(r, "path", json_string(p));
+	json_object_set_new(r, "code", json_string(code));
+	json_object_set_new(r, "message",
+	    json_stringn_nocheck(msg, etl_utf8_valid(msg, strlen(msg))));
+	json_array_append_new(*reasons, r);
+}
+
+/* The reject's head: {"tool":…,"run_id":…,"src":{…},"reasons":[…] */
+static void
+head(const char *file, unsigned long lineno, const json_t *reasons)
+{
+	line.len = 0;
+	etl_buf_add(&line, "{\"tool\":", 8);
+	etl_json_string(&line, etl_tool, strlen(etl_tool));
+	etl_buf_add(&line, ",\"run_id\":", 10);
+	etl_json_string(&line, etl_run_id, strlen(etl_run_id));
+	etl_buf_add(&line, ",\"src\":{\"file\":", 15);
+	etl_json_string(&line, file, strlen(file));
+	etl_buf_printf(&line, ",\"line\":%lu},\"reasons\":", lineno);
+	etl_json_dump(&line, reasons);
+}
+
+static void
+done(json_t *reasons)
+{
+	etl_stats_reject(reasons);
+	json_decref(reasons);
+	emit();
+}
+
+void
+etl_reject(struct etl_rec *r, json_t *reasons)
+{
+	if (reasons == NULL)
+		etl_reason(&reasons, "", "unknown", "rejected");
+	head(r->file, r->line, reasons);
+	if (r->json && json_is_object(r->json)) {
+		etl_buf_add(&line, ",\"record\":", 10);
+		etl_buf_add(&line, r->raw, r->len);
+	} else {
+		etl_buf_add(&line, ",\"raw\":", 7);
+		etl_json_string(&line, r->raw, r->len);
+	}
+	etl_buf_addc(&line, '}');
+	done(reasons);
+}
+
+void
+etl_reject_json(const char *file, unsigned long lineno, const json_t *rec,
+    json_t *reasons)
+{
+	head(file, lineno, reasons);
+	etl_buf_add(&line, ",\"record\":", 10);
+	etl_json_dump(&line, rec);
+	etl_buf_addc(&line, '}');
+	done(reasons);
+}
+
+void
+etl_reject_raw(const char *file, unsigned long lineno, const char *raw,
+    size_t len, json_t *reasons)
+{
+	head(file, lineno, reasons);
+	etl_buf_add(&line, ",\"raw\":", 7);
+	etl_json_string(&line, raw, len);
+	etl_buf_addc(&line, '}');
+	done(reasons);
+}
+
+void
+etl_reject_line(const char *p, size_t n)
+{
+	json_error_t e;
+	json_t *j, *reasons;
+
+	j = json_loadb(p, n, JSON_DECODE_INT_AS_REAL, &e);
+	reasons = j ? json_incref(json_object_get(j, "reasons")) : NULL;
+	if (!json_is_array(reasons)) {
+		json_decref(reasons);
+		reasons = json_array();
+	}
+	etl_stats_reject(reasons);
+	json_decref(reasons);
+	json_decref(j);
+	line.len = 0;
+	etl_buf_add(&line, p, n);
+	emit();
+}

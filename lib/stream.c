@@ -1,0 +1,111 @@
+/*
+ * stream.c - the record loop every tool runs: lines in, one callback per
+ * record, parsed only when the tool asks.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "etl.h"
+
+static int
+blank(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static int
+run(struct etl_input *in, etl_rec_fn *fn, void *arg)
+{
+	struct etl_lines *l;
+	struct etl_rec r;
+	const char *p;
+	size_t n;
+	int st, toolong;
+
+	l = etl_lines_new(in);
+	while (!etl_signalled && (st = etl_lines_next(l, &p, &n, &toolong)) == 1) {
+		if (blank(p, n))
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.file = etl_input_name(in);
+		r.line = etl_lines_lineno(l);
+		r.raw = p;
+		r.len = n;
+		etl_count_in(1);
+		if (toolong) {
+			json_t *rs = NULL;
+
+			etl_reason(&rs, "", "size",
+			    "line longer than %zu bytes (first bytes kept)",
+			    ETL_MAX_LINE);
+			etl_reject(&r, rs);
+			continue;
+		}
+		fn(&r, arg);
+		json_decref(r.json);
+	}
+	if (!etl_signalled && st == -1) {
+		etl_error("%s:%lu: %s", etl_input_name(in),
+		    etl_lines_lineno(l) + 1, etl_input_error(in));
+		etl_lines_free(l);
+		return errno == EIO || strstr(etl_input_error(in), "data") == NULL ?
+		    ETL_EX_IOERR : ETL_EX_DATAERR;
+	}
+	etl_lines_free(l);
+	return 0;
+}
+
+int
+etl_loop(int argc, char **argv, etl_rec_fn *fn, void *arg)
+{
+	struct etl_input *in;
+	int i, st, ret = 0;
+
+	if (argc == 0) {
+		in = etl_input_open("-");
+		ret = run(in, fn, arg);
+		etl_input_close(in);
+		return ret;
+	}
+	for (i = 0; i < argc && !etl_signalled; i++) {
+		if ((in = etl_input_open(argv[i])) == NULL) {
+			etl_error("%s: %s", argv[i], strerror(errno));
+			if (ret == 0)
+				ret = ETL_EX_NOINPUT;
+			continue;
+		}
+		if ((st = run(in, fn, arg)) != 0 && ret == 0)
+			ret = st;
+		etl_input_close(in);
+	}
+	return ret;
+}
+
+json_t *
+etl_rec_object(struct etl_rec *r)
+{
+	json_error_t e;
+	json_t *rs = NULL;
+
+	if (r->parsed)
+		return json_is_object(r->json) ? r->json : NULL;
+	r->parsed = 1;
+	r->json = etl_json_parse(r->raw, r->len, &e);
+	if (r->json == NULL) {
+		etl_reason(&rs, "", "parse", "column %d: %s", e.column, e.text);
+		etl_reject(r, rs);
+		return NULL;
+	}
+	if (!json_is_object(r->json)) {
+		etl_reason(&rs, "", "parse", "not a JSON object");
+		etl_reject(r, rs);
+		return NULL;
+	}
+	return r->json;
+}

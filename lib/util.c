@@ -1,0 +1,164 @@
+/* util.c - allocation that dies, growable buffers, splitting. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etl.h"
+
+static void
+enomem(void)
+{
+	etl_die(ETL_EX_SOFTWARE, "out of memory");
+}
+
+void *
+emalloc(size_t n)
+{
+	void *p;
+
+	if ((p = malloc(n ? n : 1)) == NULL)
+		enomem();
+	return p;
+}
+
+void *
+ecalloc(size_t n, size_t m)
+{
+	void *p;
+
+	if ((p = calloc(n ? n : 1, m ? m : 1)) == NULL)
+		enomem();
+	return p;
+}
+
+void *
+erealloc(void *p, size_t n)
+{
+	if ((p = realloc(p, n ? n : 1)) == NULL)
+		enomem();
+	return p;
+}
+
+char *
+estrdup(const char *s)
+{
+	return estrndup(s, strlen(s));
+}
+
+char *
+estrndup(const char *s, size_t n)
+{
+	char *p;
+
+	p = emalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void
+etl_buf_grow(struct etl_buf *b, size_t n)
+{
+	size_t cap;
+
+	if (b->cap - b->len > n)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap - b->len <= n)
+		cap *= 2;
+	b->p = erealloc(b->p, cap);
+	b->cap = cap;
+}
+
+void
+etl_buf_add(struct etl_buf *b, const void *p, size_t n)
+{
+	etl_buf_grow(b, n);
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+void
+etl_buf_adds(struct etl_buf *b, const char *s)
+{
+	etl_buf_add(b, s, strlen(s));
+}
+
+void
+etl_buf_addc(struct etl_buf *b, int c)
+{
+	etl_buf_grow(b, 1);
+	b->p[b->len++] = (char)c;
+}
+
+void
+etl_buf_printf(struct etl_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	etl_buf_grow(b, 64);
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		etl_buf_grow(b, (size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+const char *
+etl_buf_cstr(struct etl_buf *b)
+{
+	etl_buf_grow(b, 1);
+	b->p[b->len] = '\0';
+	return b->p;
+}
+
+void
+etl_buf_free(struct etl_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+char **
+etl_split(const char *s, int sep, size_t *np)
+{
+	char **v;
+	const char *e;
+	size_t n, i;
+
+	for (n = 1, e = s; *e; e++)
+		if (*e == sep)
+			n++;
+	v = ecalloc(n + 1, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		if ((e = strchr(s, sep)) == NULL)
+			e = s + strlen(s);
+		v[i] = estrndup(s, (size_t)(e - s));
+		s = *e ? e + 1 : e;
+	}
+	if (np)
+		*np = n;
+	return v;
+}
+
+void
+etl_split_free(char **v)
+{
+	char **p;
+
+	if (v == NULL)
+		return;
+	for (p = v; *p; p++)
+		free(*p);
+	free(v);
+}

@@ -1,0 +1,62 @@
+# helper.bash - shared by every tests/*.bats file.
+# shellcheck shell=bash
+
+ETL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PATH="$ETL_ROOT/bin:$PATH"
+DATA="$ETL_ROOT/tests/data"
+export ETL_ROOT PATH DATA
+# A fixed run id so rejects and stats can be compared.
+export ETL_RUN_ID=test-run
+unset ETL_LOG
+# Under SANITIZE=1 a leak or an error must fail the test.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
+
+# Python with Debian's modules (numpy, aiosmtpd).
+PY=/usr/bin/python3
+
+# Runs a command with its output in $output and status in $status,
+# stdout and stderr kept apart: $stdout_file and $stderr_file.
+run_split() {
+	stdout_file="$BATS_TEST_TMPDIR/stdout"
+	stderr_file="$BATS_TEST_TMPDIR/stderr"
+	set +e
+	"$@" >"$stdout_file" 2>"$stderr_file"
+	status=$?
+	set -e
+	output="$(cat "$stdout_file")"
+	errput="$(cat "$stderr_file")"
+}
+
+# Fails with a message showing both values when they differ.
+assert_eq() {
+	if [ "$1" != "$2" ]; then
+		printf 'expected: %s\n     got: %s\n' "$2" "$1" >&2
+		return 1
+	fi
+}
+
+# Fails unless the file contains the fixed string.
+assert_contains() {
+	if ! grep -qF -- "$2" "$1"; then
+		printf '%s does not contain: %s\n--- %s:\n' "$1" "$2" "$1" >&2
+		cat "$1" >&2
+		return 1
+	fi
+}
+
+# Number of lines of a file.
+lines() {
+	wc -l <"$1" | tr -d ' '
+}
+
+# The tool's stats line (last line of stderr) as the in/out/rejected triple.
+stats_triple() {
+	jq -r '"\(.in) \(.out) \(.rejected)"' "$1"
+}
+
+# Runs the EXAMPLES of a man page: every line in an .Bd -literal block of
+# the EXAMPLES section that starts with "$ " is run in the current dir.
+man_examples() {
+	awk '/^\.Sh EXAMPLES/{e=1;next} /^\.Sh /{e=0} e && /^\.Bd/{b=1;next} e && /^\.Ed/{b=0;next} e && b && /^\$ /{sub(/^\$ /,""); gsub(/\\\(ba/,"|"); gsub(/\\e/,"\\"); gsub(/\\&/,""); print}' "$1"
+}
