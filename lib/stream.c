@@ -26,7 +26,7 @@ run(struct etl_input *in, etl_rec_fn *fn, void *arg)
 	struct etl_rec r;
 	const char *p;
 	size_t n;
-	int st, toolong;
+	int st = 0, toolong;
 
 	l = etl_lines_new(in);
 	while (!etl_signalled && (st = etl_lines_next(l, &p, &n, &toolong)) == 1) {
