@@ -63,6 +63,8 @@ struct partition {
 	json_t		*values;	/* {"month":"2024-01","city":"a/b"} */
 	unsigned long long records;
 	size_t		 cur;		/* current part, or NONE */
+	struct etl_buf	 pending;	/* records not yet compressed */
+	unsigned long long npending;
 	int		 fd;		/* -1 when closed */
 	ZSTD_CCtx	*z;		/* with fd, a frame in progress */
 	unsigned long	 used;		/* LRU tick */
@@ -92,6 +94,16 @@ static size_t		 npool;
 static void		*zout;
 static size_t		 zoutsz;
 static int		 committing;		/* the journal exists */
+static size_t		 total_pending;
+
+/*
+ * Records wait in a partition's buffer until it holds FLUSH_BYTES (or
+ * --max-file-bytes, if smaller), or all buffers together PENDING_MAX;
+ * each flush is one zstd flush, so that parts closed and reopened to bound
+ * the open files still compress well.
+ */
+#define FLUSH_BYTES	((size_t)64 << 10)
+#define PENDING_MAX	((size_t)32 << 20)
 
 static char *
 path(const char *fmt, ...) ETL_PRINTF(1, 2);
@@ -171,11 +183,13 @@ abandon(void)
 {
 	size_t i;
 
-	for (i = 0; i < npartitions; i++)
+	for (i = 0; i < npartitions; i++) {
 		if (parts_by[i].fd != -1) {
 			close(parts_by[i].fd);
 			parts_by[i].fd = -1;
 		}
+		etl_buf_free(&parts_by[i].pending);
+	}
 	if (staging && !committing)
 		rm_rf(staging);
 }
@@ -271,6 +285,20 @@ safe_rel(const char *p)
  * sees the old or the new partition, never none.  Idempotent, so the
  * next run can replay it from the journal.
  */
+/*
+ * ETL_STORE_CRASH=journal|op: SIGKILL ourselves once the journal is
+ * written, or after the first operation, so tests can check that the next
+ * run finishes the commit.
+ */
+static void
+crash_point(const char *where)
+{
+	const char *s = getenv("ETL_STORE_CRASH");
+
+	if (s && strcmp(s, where) == 0)
+		raise(SIGKILL);
+}
+
 static void
 op_swap(const char *c, const char *from, const char *to)
 {
@@ -401,6 +429,7 @@ apply(const json_t *journal)
 			op_swap(c, f, t);
 		else
 			op_link(f, t);
+		crash_point("op");
 	}
 	m = json_deep_copy(journal);
 	json_object_del(m, "ops");
@@ -585,7 +614,7 @@ zwrite(struct partition *pt, const void *p, size_t n, ZSTD_EndDirective end)
 				    strerror(errno));
 			}
 		f->bytes += out.pos;
-	} while (end == ZSTD_e_end ? r != 0 : in.pos < in.size);
+	} while (end != ZSTD_e_continue ? r != 0 : in.pos < in.size);
 }
 
 /* Ends the frame and closes the part file; it may be reopened for more. */
@@ -664,6 +693,19 @@ part_open(struct partition *pt)
 	r = ZSTD_CCtx_setParameter(pt->z, ZSTD_c_compressionLevel, level);
 	if (ZSTD_isError(r))
 		fail(ETL_EX_SOFTWARE, "zstd: %s", ZSTD_getErrorName(r));
+}
+
+static void
+flush(struct partition *pt)
+{
+	if (pt->pending.len == 0)
+		return;
+	part_open(pt);
+	zwrite(pt, pt->pending.p, pt->pending.len, ZSTD_e_flush);
+	files[pt->cur].records += pt->npending;
+	total_pending -= pt->pending.len;
+	pt->npending = 0;
+	etl_buf_free(&pt->pending);
 }
 
 static struct partition *
@@ -746,7 +788,9 @@ record_object(struct etl_rec *r)
 static void
 store(struct etl_rec *r, void *arg)
 {
-	static struct etl_buf rel, text, comp, line, ptr;
+	static struct etl_buf rel, text, comp, ptr;
+	size_t flush_at = max_bytes && max_bytes < FLUSH_BYTES ?
+	    (size_t)max_bytes : FLUSH_BYTES, len;
 	json_t *o, *v, *values, *rs = NULL, *copy = NULL;
 	struct partition *pt;
 	const char *k;
@@ -801,10 +845,10 @@ store(struct etl_rec *r, void *arg)
 		return;
 	}
 	pt = partition_get(etl_buf_cstr(&rel), values);
-	part_open(pt);
 	if (!present) {
 		/* Nothing to remove: the record as it came. */
-		zwrite(pt, r->raw, r->len, ZSTD_e_continue);
+		etl_buf_add(&pt->pending, r->raw, r->len);
+		len = r->len;
 	} else {
 		copy = json_object();
 		json_object_foreach(o, k, v) {
@@ -813,14 +857,20 @@ store(struct etl_rec *r, void *arg)
 			if (i == nkeys)
 				json_object_set(copy, k, v);
 		}
-		line.len = 0;
-		etl_json_dump(&line, copy);
+		len = pt->pending.len;
+		etl_json_dump(&pt->pending, copy);
 		json_decref(copy);
-		zwrite(pt, line.p, line.len, ZSTD_e_continue);
+		len = pt->pending.len - len;
 	}
-	zwrite(pt, "\n", 1, ZSTD_e_continue);
-	files[pt->cur].records++;
+	etl_buf_addc(&pt->pending, '\n');
+	total_pending += len + 1;
+	pt->npending++;
 	pt->records++;
+	if (pt->pending.len >= flush_at)
+		flush(pt);
+	if (total_pending >= PENDING_MAX)
+		for (i = 0; i < npartitions; i++)
+			flush(&parts_by[i]);
 }
 
 static json_t *
@@ -846,8 +896,10 @@ prepare(void)
 	char *from, *to, *p, *d;
 	size_t i;
 
-	for (i = 0; i < npartitions; i++)
+	for (i = 0; i < npartitions; i++) {
+		flush(&parts_by[i]);
 		part_close(&parts_by[i]);
+	}
 	fs = json_array();
 	for (i = 0; i < nfiles; i++) {
 		struct part *f = &files[i];
@@ -1083,6 +1135,7 @@ main(int argc, char *argv[])
 	p = path(".%s.pending", commit);
 	committing = 1;
 	write_atomic(commits, p, journal);
+	crash_point("journal");
 	apply(journal);
 	free(p);
 	p = path("%s/%s.json", commits, commit);
