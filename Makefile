@@ -52,6 +52,13 @@ bin/%: tools/%.c lib/libetl.a lib/etl.h .build-flags
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libetl.a $(LDLIBS)
 
+# Test programs, built for the suite.
+TESTBINS = tests/bin/scan-diff
+
+tests/bin/%: tests/%.c lib/libetl.a lib/etl.h .build-flags
+	@mkdir -p tests/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libetl.a $(LDLIBS)
+
 # Installs what is missing, only when pkg-config or a command says so.
 deps:
 	@missing=; \
@@ -66,9 +73,11 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEBS); \
 	fi
 
+BATS_FLAGS ?=
+
 test: deps
-	$(MAKE) all
-	bats tests
+	$(MAKE) all $(TESTBINS)
+	bats $(BATS_FLAGS) tests
 
 asan:
 	$(MAKE) clean
@@ -97,6 +106,6 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man7/etl.7
 
 clean:
-	rm -rf bin lib/*.o lib/libetl.a .build-flags demo
+	rm -rf bin tests/bin lib/*.o lib/libetl.a .build-flags demo
 
 .PHONY: all deps test asan demo lint bench install uninstall clean FORCE

@@ -196,6 +196,17 @@ etl_json_dump(struct etl_buf *b, const json_t *j)
 json_t *
 etl_json_parse(const char *p, size_t n, json_error_t *err)
 {
+	const char *z;
+
+	/* jansson skips some NUL bytes between tokens; a record may hold none. */
+	if ((z = memchr(p, '\0', n)) != NULL) {
+		memset(err, 0, sizeof(*err));
+		err->line = 1;
+		err->column = (int)(z - p) + 1;
+		err->position = z - p;
+		snprintf(err->text, sizeof(err->text), "NUL byte in the line");
+		return NULL;
+	}
 	return json_loadb(p, n, JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES,
 	    err);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "etl.h"
+#include "scan.h"
 
 static const char usage_text[] =
 "usage: etl-check [-hq] -s schema [--max-reject-ratio ratio] [--max-rejects n]\n"
@@ -35,6 +36,7 @@ static const char *type_names[] = {
 
 struct prop {
 	char		*name;
+	size_t		 len;
 	struct node	*node;
 };
 
@@ -44,6 +46,7 @@ struct node {
 	struct prop	*props;
 	size_t		 nprops;
 	char		**required;
+	size_t		*reqlen;
 	size_t		 nrequired;
 	int		 addl;		/* -1 any, 0 none, 1 by schema */
 	struct node	*addl_node;
@@ -175,6 +178,7 @@ compile(json_t *s, const char *where)
 				char *ps = subpath(sub, pk);
 
 				n->props[n->nprops].name = estrdup(pk);
+				n->props[n->nprops].len = strlen(pk);
 				n->props[n->nprops++].node = compile(pv, ps);
 				free(ps);
 			}
@@ -182,10 +186,13 @@ compile(json_t *s, const char *where)
 			if (!json_is_array(v))
 				bad_schema(sub, "%s", "required must be an array of names");
 			n->required = ecalloc(json_array_size(v), sizeof(char *));
+			n->reqlen = ecalloc(json_array_size(v), sizeof(size_t));
 			for (i = 0; i < json_array_size(v); i++) {
 				if (!json_is_string(json_array_get(v, i)))
 					bad_schema(sub, "%s",
 					    "required must be an array of names");
+				n->reqlen[n->nrequired] =
+				    json_string_length(json_array_get(v, i));
 				n->required[n->nrequired++] =
 				    estrdup(json_string_value(json_array_get(v, i)));
 			}
@@ -269,6 +276,7 @@ node_free(struct node *n)
 	for (i = 0; i < n->nrequired; i++)
 		free(n->required[i]);
 	free(n->required);
+	free(n->reqlen);
 	node_free(n->addl_node);
 	node_free(n->items);
 	json_decref(n->enumv);
@@ -548,13 +556,144 @@ validate(const struct node *n, const json_t *v, struct etl_buf *path,
 	path->len = plen;
 }
 
+/*
+ * The fast path: from the scanner's view of a flat record, is it surely
+ * valid?  0 means "ask the full validator", which also writes the reasons.
+ */
+static int
+fast_value(const struct node *n, const struct etl_field *f)
+{
+	static struct etl_buf str;
+	unsigned t;
+	double d = 0;
+	size_t i;
+	int need_num, need_str;
+
+	if (n->never || n->addl_node || f->type == 'a')
+		return 0;
+	need_num = f->type == 'n' && (n->has_min || n->has_max ||
+	    n->has_xmin || n->has_xmax || n->enumv || n->has_const ||
+	    (n->types & (T_INTEGER | T_NUMBER)) == T_INTEGER);
+	need_str = f->type == 's' && (n->enumv || n->has_const || n->pattern ||
+	    n->format || n->minlen >= 0 || n->maxlen >= 0);
+	switch (f->type) {
+	case 's': t = T_STRING; break;
+	case 't':
+	case 'f': t = T_BOOLEAN; break;
+	case 'z': t = T_NULL; break;
+	default:
+		t = T_NUMBER;
+		if (need_num) {
+			if (etl_scan_number(f, &d) == -1)
+				return 0;
+			if (d == floor(d))
+				t |= T_INTEGER;
+		}
+	}
+	if (n->types && !(n->types & t))
+		return 0;
+	if (need_str && etl_scan_string(f, &str) == -1)
+		return 0;
+	if (n->enumv || n->has_const) {
+		const json_t *one = n->has_const ? n->constv : NULL;
+
+		for (i = 0; ; i++) {
+			const json_t *e = one ? one : json_array_get(n->enumv, i);
+
+			if (e == NULL)
+				return 0;
+			if (f->type == 's' && json_is_string(e) &&
+			    json_string_length(e) == str.len &&
+			    memcmp(json_string_value(e), str.p, str.len) == 0)
+				break;
+			if (f->type == 'n' && json_is_number(e) &&
+			    json_number_value(e) == d)
+				break;
+			if ((f->type == 't' && json_is_true(e)) ||
+			    (f->type == 'f' && json_is_false(e)) ||
+			    (f->type == 'z' && json_is_null(e)))
+				break;
+			if (one)
+				return 0;
+		}
+		if (one && n->enumv)
+			return 0;	/* both: rare, let the full path judge */
+	}
+	if (f->type == 'n') {
+		if ((n->has_min && !(d >= n->min)) ||
+		    (n->has_max && !(d <= n->max)) ||
+		    (n->has_xmin && !(d > n->xmin)) ||
+		    (n->has_xmax && !(d < n->xmax)))
+			return 0;
+	}
+	if (f->type == 's' && need_str) {
+		size_t nc = etl_utf8_chars(str.p, str.len);
+		int y, m, dd;
+		int64_t tt;
+
+		if ((n->minlen >= 0 && nc < (size_t)n->minlen) ||
+		    (n->maxlen >= 0 && nc > (size_t)n->maxlen))
+			return 0;
+		if (n->pattern && regexec(&n->re, str.p, 0, NULL, 0) != 0)
+			return 0;
+		if (n->format == 'd' && etl_date_parse(str.p, str.len, &y, &m, &dd))
+			return 0;
+		if (n->format == 't' && etl_datetime_parse(str.p, str.len, 1, &tt))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+fast_ok(const struct node *root, const struct etl_scan *s)
+{
+	const struct etl_field *f;
+	size_t i, j;
+
+	if (root->never || root->addl_node || root->enumv || root->has_const ||
+	    (root->types && !(root->types & T_OBJECT)))
+		return 0;
+	for (i = 0; i < root->nrequired; i++)
+		if (etl_scan_get(s, root->required[i], root->reqlen[i]) == NULL)
+			return 0;
+	for (i = 0; i < s->n; i++) {
+		f = &s->f[i];
+		/* Records of a stream mostly share one field order. */
+		j = i < root->nprops ? i : 0;
+		if (root->nprops == 0)
+			j = 0;
+		else if (root->props[j].len != f->klen ||
+		    memcmp(root->props[j].name, f->key, f->klen) != 0)
+			for (j = 0; j < root->nprops; j++)
+				if (root->props[j].len == f->klen &&
+				    memcmp(root->props[j].name, f->key, f->klen) == 0)
+					break;
+		if (j == root->nprops) {
+			if (root->addl == 0)
+				return 0;
+			continue;
+		}
+		if (!fast_value(root->props[j].node, f))
+			return 0;
+	}
+	return 1;
+}
+
+static int use_fast = 1;
+
 static void
 check(struct etl_rec *r, void *arg)
 {
 	static struct etl_buf path;
+	static struct etl_scan scan;
 	struct node *schema = arg;
 	json_t *o, *rs = NULL;
 
+	if (use_fast && etl_scan_object(&scan, r->raw, r->len) == ETL_SCAN_OK &&
+	    fast_ok(schema, &scan)) {
+		etl_out_rec(r);
+		return;
+	}
 	if ((o = etl_rec_object(r)) == NULL)
 		return;
 	path.len = 0;
@@ -635,6 +774,9 @@ main(int argc, char *argv[])
 	if (schema_path == NULL)
 		etl_usage();
 
+	/* ETL_SCAN=0 turns the fast path off, to compare the two. */
+	if (getenv("ETL_SCAN") && strcmp(getenv("ETL_SCAN"), "0") == 0)
+		use_fast = 0;
 	j = etl_json_load_file(schema_path, "schema");
 	schema = compile(j, "");
 	json_decref(j);

@@ -1,0 +1,485 @@
+/*
+ * scan.c - the lazy scanner.  Its promise, checked by a differential
+ * test against jansson: ETL_SCAN_OK only for lines jansson parses (with
+ * the stream's flags) into an object with the same fields and values.
+ * Anything it is not sure of is ETL_SCAN_UNSURE and goes to jansson.
+ */
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "etl.h"
+#include "scan.h"
+
+#define MAXDEPTH	64	/* deeper arrays go to jansson */
+
+struct cur {
+	const unsigned char *p, *e;
+};
+
+static void
+ws(struct cur *c)
+{
+	while (c->p < c->e && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' ||
+	    *c->p == '\r'))
+		c->p++;
+}
+
+static int
+hex4(const unsigned char *p, unsigned *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < 4; i++) {
+		unsigned c = p[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			d = (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+		*v = *v << 4 | d;
+	}
+	return 0;
+}
+
+/* UTF-8 sequence length at p, 0 when invalid (as jansson's utf.c). */
+static size_t
+utf8_len(const unsigned char *p, const unsigned char *e)
+{
+	return etl_utf8_valid((const char *)p,
+	    (size_t)(e - p) < 4 ? (size_t)(e - p) : 4) == 0 ? 0 :
+	    (*p < 0x80 ? 1 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4);
+}
+
+/*
+ * After the opening quote; leaves c->p after the closing one.  *esc says
+ * whether escapes were seen.  ETL_SCAN_OK, or INVALID.
+ */
+static int
+string(struct cur *c, int *esc)
+{
+	const unsigned char *p = c->p, *e = c->e;
+	unsigned u, lo;
+	size_t k;
+
+	*esc = 0;
+	for (;;) {
+#ifdef __SSE2__
+		/* Sixteen plain ASCII bytes at a time. */
+		while (e - p >= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)p);
+			__m128i m = _mm_or_si128(
+			    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+			    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+			    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+			int bits = _mm_movemask_epi8(m);
+
+			if (bits) {
+				p += __builtin_ctz((unsigned)bits);
+				break;
+			}
+			p += 16;
+		}
+#endif
+		if (p >= e)
+			return ETL_SCAN_INVALID;
+		if (*p == '"') {
+			c->p = p + 1;
+			return ETL_SCAN_OK;
+		}
+		if (*p == '\\') {
+			*esc = 1;
+			if (e - p < 2)
+				return ETL_SCAN_INVALID;
+			switch (p[1]) {
+			case '"': case '\\': case '/': case 'b': case 'f':
+			case 'n': case 'r': case 't':
+				p += 2;
+				continue;
+			case 'u':
+				if (e - p < 6 || hex4(p + 2, &u) == -1 || u == 0)
+					return ETL_SCAN_INVALID;
+				p += 6;
+				if (u >= 0xdc00 && u <= 0xdfff)
+					return ETL_SCAN_INVALID;
+				if (u >= 0xd800 && u <= 0xdbff) {
+					if (e - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+					    hex4(p + 2, &lo) == -1 ||
+					    lo < 0xdc00 || lo > 0xdfff)
+						return ETL_SCAN_INVALID;
+					p += 6;
+				}
+				continue;
+			default:
+				return ETL_SCAN_INVALID;
+			}
+		}
+		if (*p < 0x20)
+			return ETL_SCAN_INVALID;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((k = utf8_len(p, e)) == 0)
+			return ETL_SCAN_INVALID;
+		p += k;
+	}
+}
+
+static int
+number(struct cur *c)
+{
+	const unsigned char *p = c->p, *e = c->e;
+	long ndig = 0, exp = 0;
+	int esign = 1;
+
+	if (p < e && *p == '-')
+		p++;
+	if (p >= e)
+		return ETL_SCAN_INVALID;
+	if (*p == '0')
+		p++, ndig = 1;
+	else if (*p >= '1' && *p <= '9')
+		while (p < e && *p >= '0' && *p <= '9')
+			p++, ndig++;
+	else
+		return ETL_SCAN_INVALID;
+	if (p < e && *p == '.') {
+		p++;
+		if (p >= e || *p < '0' || *p > '9')
+			return ETL_SCAN_INVALID;
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			esign = *p++ == '-' ? -1 : 1;
+		if (p >= e || *p < '0' || *p > '9')
+			return ETL_SCAN_INVALID;
+		while (p < e && *p >= '0' && *p <= '9') {
+			if (exp < 100000)
+				exp = exp * 10 + (*p - '0');
+			p++;
+		}
+	}
+	c->p = p;
+	/* Could overflow a double: jansson refuses those; let it say so. */
+	if (ndig + esign * exp > 300)
+		return ETL_SCAN_UNSURE;
+	return ETL_SCAN_OK;
+}
+
+static int
+literal(struct cur *c, const char *w, size_t n)
+{
+	if ((size_t)(c->e - c->p) < n || memcmp(c->p, w, n) != 0)
+		return ETL_SCAN_INVALID;
+	c->p += n;
+	return ETL_SCAN_OK;
+}
+
+/* Any value but an object (which the caller turns into UNSURE). */
+static int
+value(struct cur *c, int depth, int *type, int *esc)
+{
+	int r, worst = ETL_SCAN_OK, t = 0, e;
+
+	if (c->p >= c->e)
+		return ETL_SCAN_INVALID;
+	*esc = 0;
+	switch (*c->p) {
+	case '"':
+		*type = 's';
+		c->p++;
+		return string(c, esc);
+	case '{':
+		*type = 'o';
+		return ETL_SCAN_UNSURE;
+	case '[':
+		*type = 'a';
+		if (depth >= MAXDEPTH)
+			return ETL_SCAN_UNSURE;
+		c->p++;
+		ws(c);
+		if (c->p < c->e && *c->p == ']') {
+			c->p++;
+			return ETL_SCAN_OK;
+		}
+		for (;;) {
+			ws(c);
+			if ((r = value(c, depth + 1, &t, &e)) != ETL_SCAN_OK) {
+				if (r == ETL_SCAN_INVALID || t == 'o')
+					return r;
+				worst = r;
+			}
+			ws(c);
+			if (c->p >= c->e)
+				return ETL_SCAN_INVALID;
+			if (*c->p == ']') {
+				c->p++;
+				return worst;
+			}
+			if (*c->p++ != ',')
+				return ETL_SCAN_INVALID;
+		}
+	case 't':
+		*type = 't';
+		return literal(c, "true", 4);
+	case 'f':
+		*type = 'f';
+		return literal(c, "false", 5);
+	case 'n':
+		*type = 'z';
+		return literal(c, "null", 4);
+	default:
+		*type = 'n';
+		return number(c);
+	}
+}
+
+int
+etl_scan_object(struct etl_scan *s, const char *line, size_t len)
+{
+	struct cur c = { (const unsigned char *)line,
+	    (const unsigned char *)line + len };
+	struct etl_field *f;
+	const unsigned char *k, *v;
+	int esc, r, worst = ETL_SCAN_OK;
+	size_t i;
+
+	s->n = 0;
+	ws(&c);
+	if (c.p >= c.e || *c.p != '{')
+		return c.p < c.e && (*c.p == '[' || *c.p == '"' ||
+		    *c.p == '-' || (*c.p >= '0' && *c.p <= '9') ||
+		    *c.p == 't' || *c.p == 'f' || *c.p == 'n') ?
+		    ETL_SCAN_UNSURE : ETL_SCAN_INVALID;
+	c.p++;
+	ws(&c);
+	if (c.p < c.e && *c.p == '}') {
+		c.p++;
+		goto end;
+	}
+	for (;;) {
+		ws(&c);
+		if (c.p >= c.e || *c.p != '"')
+			return ETL_SCAN_INVALID;
+		k = ++c.p;
+		if (string(&c, &esc) != ETL_SCAN_OK)
+			return ETL_SCAN_INVALID;
+		if (esc)
+			worst = ETL_SCAN_UNSURE;
+		if (s->n == s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 32;
+			s->f = erealloc(s->f, s->cap * sizeof(*s->f));
+		}
+		f = &s->f[s->n++];
+		f->key = (const char *)k;
+		f->klen = (size_t)(c.p - 1 - k);
+		ws(&c);
+		if (c.p >= c.e || *c.p++ != ':')
+			return ETL_SCAN_INVALID;
+		ws(&c);
+		v = c.p;
+		r = value(&c, 1, &f->type, &f->esc);
+		if (r == ETL_SCAN_INVALID)
+			return r;
+		if (r == ETL_SCAN_UNSURE) {
+			/* A nested object: its end is jansson's business. */
+			return ETL_SCAN_UNSURE;
+		}
+		if (f->type == 's') {
+			f->val = (const char *)v + 1;
+			f->vlen = (size_t)(c.p - v - 2);
+		} else {
+			f->val = (const char *)v;
+			f->vlen = (size_t)(c.p - v);
+		}
+		ws(&c);
+		if (c.p >= c.e)
+			return ETL_SCAN_INVALID;
+		if (*c.p == '}') {
+			c.p++;
+			break;
+		}
+		if (*c.p++ != ',')
+			return ETL_SCAN_INVALID;
+	}
+end:
+	ws(&c);
+	if (c.p != c.e)
+		return ETL_SCAN_INVALID;
+	if (worst != ETL_SCAN_OK)
+		return worst;
+	/* Duplicate keys are refused by the stream's parser. */
+	if (s->n > 64)
+		return ETL_SCAN_UNSURE;
+	for (i = 1; i < s->n; i++) {
+		size_t j;
+
+		for (j = 0; j < i; j++)
+			if (s->f[i].klen == s->f[j].klen &&
+			    (s->f[i].klen == 0 || (s->f[i].key[0] == s->f[j].key[0] &&
+			    memcmp(s->f[i].key, s->f[j].key, s->f[i].klen) == 0)))
+				return ETL_SCAN_INVALID;
+	}
+	return ETL_SCAN_OK;
+}
+
+const struct etl_field *
+etl_scan_get(const struct etl_scan *s, const char *k, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->f[i].klen == n && memcmp(s->f[i].key, k, n) == 0)
+			return &s->f[i];
+	return NULL;
+}
+
+/*
+ * Numbers of up to 15 significant digits and small exponents are exact
+ * in a double, so one multiplication or division by an exact power of
+ * ten rounds correctly (Clinger's fast path); the rest go to strtod.
+ */
+int
+etl_scan_number(const struct etl_field *f, double *d)
+{
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+		1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+		1e21, 1e22
+	};
+	const char *p = f->val, *e = f->val + f->vlen;
+	uint64_t m = 0;
+	int neg = 0, nd = 0, scale = 0, ex = 0, exneg = 0;
+	char tmp[64], *end;
+
+	if (p < e && *p == '-')
+		neg = 1, p++;
+	while (p < e && *p == '0')
+		p++;
+	for (; p < e && *p >= '0' && *p <= '9'; p++, nd++)
+		m = m * 10 + (uint64_t)(*p - '0');
+	if (p < e && *p == '.') {
+		for (p++; p < e && *p >= '0' && *p <= '9'; p++, scale++) {
+			if (m == 0 && *p == '0') {
+				continue;	/* leading zeros are not significant */
+			}
+			m = m * 10 + (uint64_t)(*p - '0');
+			nd++;
+		}
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			exneg = *p++ == '-';
+		for (; p < e && *p >= '0' && *p <= '9' && ex < 1000; p++)
+			ex = ex * 10 + (*p - '0');
+	}
+	if (p == e && nd <= 15) {
+		int k = (exneg ? -ex : ex) - scale;
+
+		if (k >= 0 && k <= 22) {
+			*d = (double)m * pow10[k];
+			if (neg)
+				*d = -*d;
+			return 0;
+		}
+		if (k < 0 && k >= -22) {
+			*d = (double)m / pow10[-k];
+			if (neg)
+				*d = -*d;
+			return 0;
+		}
+	}
+	if (f->vlen < sizeof(tmp)) {
+		memcpy(tmp, f->val, f->vlen);
+		tmp[f->vlen] = '\0';
+		*d = strtod(tmp, &end);
+	} else {
+		char *big = estrndup(f->val, f->vlen);
+
+		*d = strtod(big, &end);
+		free(big);
+	}
+	return *d - *d == 0 ? 0 : -1;
+}
+
+static void
+put_utf8(struct etl_buf *b, unsigned u)
+{
+	if (u < 0x80)
+		etl_buf_addc(b, (int)u);
+	else if (u < 0x800) {
+		etl_buf_addc(b, 0xc0 | (u >> 6));
+		etl_buf_addc(b, 0x80 | (u & 0x3f));
+	} else if (u < 0x10000) {
+		etl_buf_addc(b, 0xe0 | (u >> 12));
+		etl_buf_addc(b, 0x80 | ((u >> 6) & 0x3f));
+		etl_buf_addc(b, 0x80 | (u & 0x3f));
+	} else {
+		etl_buf_addc(b, 0xf0 | (u >> 18));
+		etl_buf_addc(b, 0x80 | ((u >> 12) & 0x3f));
+		etl_buf_addc(b, 0x80 | ((u >> 6) & 0x3f));
+		etl_buf_addc(b, 0x80 | (u & 0x3f));
+	}
+}
+
+int
+etl_scan_string(const struct etl_field *f, struct etl_buf *b)
+{
+	const unsigned char *p = (const unsigned char *)f->val;
+	const unsigned char *e = p + f->vlen;
+	unsigned u, lo;
+
+	b->len = 0;
+	if (!f->esc) {
+		etl_buf_add(b, f->val, f->vlen);
+		etl_buf_cstr(b);
+		return 0;
+	}
+	while (p < e) {
+		if (*p != '\\') {
+			etl_buf_addc(b, *p++);
+			continue;
+		}
+		switch (p[1]) {
+		case 'b': etl_buf_addc(b, '\b'); break;
+		case 'f': etl_buf_addc(b, '\f'); break;
+		case 'n': etl_buf_addc(b, '\n'); break;
+		case 'r': etl_buf_addc(b, '\r'); break;
+		case 't': etl_buf_addc(b, '\t'); break;
+		case 'u':
+			hex4(p + 2, &u);
+			p += 6;
+			if (u >= 0xd800 && u <= 0xdbff) {
+				hex4(p + 2, &lo);
+				u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			}
+			if (u == 0)
+				return -1;
+			put_utf8(b, u);
+			continue;
+		default: etl_buf_addc(b, p[1]); break;
+		}
+		p += 2;
+	}
+	etl_buf_cstr(b);
+	return 0;
+}
+
+void
+etl_scan_free(struct etl_scan *s)
+{
+	free(s->f);
+	s->f = NULL;
+	s->n = s->cap = 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * scan.h - a validating lazy scanner for flat records: one pass over a
+ * line's bytes, checking it is well-formed JSON and noting where each
+ * top-level field's key and value are, without building a tree.
+ */
+#ifndef ETL_SCAN_H
+#define ETL_SCAN_H
+
+#include <stddef.h>
+
+enum {
+	ETL_SCAN_INVALID = -1,	/* not JSON, or JSON jansson would refuse */
+	ETL_SCAN_UNSURE = 0,	/* ask jansson (nested objects, escapes in keys …) */
+	ETL_SCAN_OK = 1		/* a flat object, fields noted */
+};
+
+struct etl_field {
+	const char	*key;	/* the key's bytes, without quotes or escapes */
+	size_t		 klen;
+	int		 type;	/* 's' string, 'n' number, 't' true, 'f' false,
+				   'z' null, 'a' array */
+	const char	*val;	/* the value's bytes; a string without quotes */
+	size_t		 vlen;
+	int		 esc;	/* a string value holds escapes */
+};
+
+struct etl_scan {
+	struct etl_field *f;
+	size_t		 n, cap;
+};
+
+/* Scans one line; the fields are valid until the next call or the line's end. */
+int	 etl_scan_object(struct etl_scan *, const char *, size_t);
+/* The field of that name, or NULL. */
+const struct etl_field *etl_scan_get(const struct etl_scan *, const char *, size_t);
+/* A number value as a double: 0, or -1 when it would not read back (overflow). */
+int	 etl_scan_number(const struct etl_field *, double *);
+/* A string value decoded (escapes resolved) into buf as a C string; -1 if it holds U+0000. */
+int	 etl_scan_string(const struct etl_field *, struct etl_buf *);
+void	 etl_scan_free(struct etl_scan *);
+
+#endif

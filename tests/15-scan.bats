@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# The lazy scanner against jansson, and etl-check's fast path against its
+# full validator.
+
+load helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+@test "scanner and jansson agree on generated valid and corrupted lines" {
+	for seed in 1 2 3; do
+		$PY "$ETL_ROOT/tests/gen-json.py" "$seed" 60000 >in.ndjson
+		run "$ETL_ROOT/tests/bin/scan-diff" in.ndjson
+		[ "$status" -eq 0 ]
+		# The corpus exercises all three verdicts.
+		[[ "$output" =~ ([0-9]+)\ ok,\ ([0-9]+)\ unsure,\ ([0-9]+)\ invalid ]]
+		[ "${BASH_REMATCH[1]}" -gt 1000 ]
+		[ "${BASH_REMATCH[2]}" -gt 1000 ]
+		[ "${BASH_REMATCH[3]}" -gt 1000 ]
+	done
+}
+
+@test "scanner and jansson agree on the test fixtures" {
+	cat "$DATA"/check/*.ndjson >in.ndjson
+	run "$ETL_ROOT/tests/bin/scan-diff" in.ndjson
+	[ "$status" -eq 0 ]
+}
+
+@test "the scanner catches what it must refuse" {
+	printf '%s\n' '{"a":1,"a":2}' '{"a":"\u0000"}' '{"a":"\ud800"}' '{"a":01}' \
+	    '{"a":1.}' '{"a":-}' '{"a":tru}' '{"a":1} x' '{"a":[1,]}' '{"a":"x' >bad.ndjson
+	printf '{"a":"\xc3\x28"}\n{"a":1\x00}\n' >>bad.ndjson
+	run "$ETL_ROOT/tests/bin/scan-diff" bad.ndjson
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"12 lines: 0 ok, 0 unsure, 12 invalid"* ]]
+}
+
+@test "etl-check's fast path gives what the full validator gives" {
+	$PY - <<'PY' >mixed.ndjson
+import random
+r = random.Random(7)
+for i in range(20000):
+    rec = '{"id":"%x","price":%s,"currency":%s,"living_area":%s,"property_type":"%s","municipality":"M\\u00fcnchen","scraping_date":"%s","price_per_m2":%s}' % (
+        i, r.choice(['530000', '1e6', '-1', '"12"', '0.5']), r.choice(['"EUR"', 'null', '"eur"', '"\\u0045UR"']),
+        r.choice(['84.0', '9.99', '500', '501', '10']), r.choice(['apartment', 'house', 'castle']),
+        r.choice(['2021-02-17', '2021-02-30', '2024-02-29']), r.choice(['6309.52', '499.99', '15000', '15000.01']))
+    print(rec)
+PY
+	etl-check -s "$DATA/check/offers.schema.json" mixed.ndjson >fast.out 3>fast.rej 2>/dev/null
+	ETL_SCAN=0 etl-check -s "$DATA/check/offers.schema.json" mixed.ndjson >slow.out 3>slow.rej 2>/dev/null
+	cmp fast.out slow.out
+	cmp fast.rej slow.rej
+	[ "$(lines fast.out)" -gt 100 ]
+	[ "$(lines fast.rej)" -gt 100 ]
+}
