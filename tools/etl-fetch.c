@@ -91,6 +91,7 @@ struct src {
 static struct {
 	enum fmt	 fmt;
 	char		**jpath;
+	const char	*jpath_arg;
 	size_t		 njpath;
 	int		 delim;
 	int		 noheader;
@@ -213,7 +214,7 @@ parse_record(const char *p, size_t n, json_error_t *e)
 	json_t *j;
 
 	/* Integers stay integers; only beyond 64 bits do they become reals. */
-	j = json_loadb(p, n, JSON_REJECT_DUPLICATES, e);
+	j = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, e);
 	if (j == NULL && strstr(e->text, "too big") != NULL)
 		j = etl_json_parse(p, n, e);
 	return j;
@@ -269,13 +270,65 @@ shape(const struct src *s, const json_t *srcobj, const char *file,
 	return o;
 }
 
-/* A record out: as it came when nothing is added, else rebuilt.  o borrowed. */
+static const struct hive *hive_find(const struct src *, const char *);
+
+/* Would adding the Hive fields or _src replace one of the record's own? */
+static int
+clashes(const struct src *s, json_t *o)
+{
+	size_t i;
+
+	for (i = 0; i < s->nhive; i++)
+		if (json_object_get(o, s->hive[i].key) != NULL)
+			return 1;
+	return opt.provenance && json_object_get(o, "_src") != NULL;
+}
+
+/*
+ * A record out: as it came when nothing is added; with fields added to
+ * its text when they are new, so its numbers stay exactly as written;
+ * else rebuilt.  o borrowed.
+ */
 static void
 emit_object(const struct src *s, unsigned long line, const char *p, size_t n,
     json_t *o)
 {
+	const struct hive *h;
+	size_t i;
+	int first;
+
 	if (!modifying(s)) {
 		etl_out_raw(p, n);
+		return;
+	}
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+		n--;
+	if (opt.nfields == 0 && !clashes(s, o) && n > 0 && p[n - 1] == '}') {
+		tmp.len = 0;
+		etl_buf_add(&tmp, p, n - 1);
+		first = json_object_size(o) == 0;
+		for (i = 0; i < s->nhive; i++) {
+			h = &s->hive[i];
+			if (hive_find(s, h->key) != h)
+				continue;
+			if (!first)
+				etl_buf_addc(&tmp, ',');
+			first = 0;
+			etl_json_string(&tmp, h->key, strlen(h->key));
+			etl_buf_addc(&tmp, ':');
+			if (h->val)
+				etl_json_string(&tmp, h->val, strlen(h->val));
+			else
+				etl_buf_adds(&tmp, "null");
+		}
+		if (opt.provenance) {
+			etl_buf_adds(&tmp, first ? "\"_src\":{\"file\":" :
+			    ",\"_src\":{\"file\":");
+			etl_json_string(&tmp, s->name, strlen(s->name));
+			etl_buf_printf(&tmp, ",\"line\":%lu}", line);
+		}
+		etl_buf_addc(&tmp, '}');
+		etl_out_raw(tmp.p, tmp.len);
 		return;
 	}
 	o = shape(s, NULL, s->name, line, json_incref(o));
@@ -306,7 +359,7 @@ read_ndjson(struct src *s)
 	json_t *o, *rs;
 	const char *p;
 	size_t n;
-	int st, toolong;
+	int st = 0, toolong;
 
 	l = etl_lines_new(s->in);
 	while (!etl_signalled && (st = etl_lines_next(l, &p, &n, &toolong)) == 1) {
@@ -372,7 +425,7 @@ jfill(struct jr *j)
 
 	if (j->eof || j->err)
 		return 0;
-	if (etl_signalled) {
+	if (j->s == NULL || etl_signalled) {
 		j->eof = 1;
 		return 0;
 	}
@@ -784,8 +837,8 @@ read_json(struct src *s)
 	if (j.err)
 		read_failed(s, j.line);
 	else if (objects && !j.found) {
-		etl_error("%s: no array at --json-path %s", s->name,
-		    opt.jpath[0]);
+		etl_error("%s: nothing at --json-path %s", s->name,
+		    opt.jpath_arg);
 		etl_status(ETL_EX_DATAERR);
 	}
 	etl_buf_free(&j.el);
@@ -1656,6 +1709,43 @@ read_source(const char *arg)
 		read_path(arg, 0);
 }
 
+/* The bytes of a top-level member's value in one JSON object's text. */
+static int
+member_span(const char *p, size_t n, const char *name, const char **vp,
+    size_t *vn)
+{
+	struct etl_buf key = { 0 };
+	struct jr j;
+	size_t start;
+	int found = 0;
+
+	memset(&j, 0, sizeof(j));
+	j.buf = (char *)p;
+	j.len = n;
+	if (jws(&j) != '{')
+		return 0;
+	jget(&j);
+	while (!found && jws(&j) == '"' && jvalue(&j, 1) > 0 &&
+	    jdecode_key(&j, &key) == 0 && jws(&j) == ':') {
+		jget(&j);
+		jws(&j);
+		start = j.pos;
+		if (jvalue(&j, 0) <= 0)
+			break;
+		if (strcmp(key.p, name) == 0) {
+			*vp = p + start;
+			*vn = j.pos - start;
+			found = 1;
+		}
+		if (jws(&j) != ',')
+			break;
+		jget(&j);
+	}
+	etl_buf_free(&key);
+	etl_buf_free(&j.el);
+	return found;
+}
+
 /*
  * A reject file back into records: each reject's "record"; one with only
  * "raw" is replayed when the raw text is now an object, else rejected
@@ -1664,15 +1754,15 @@ read_source(const char *arg)
 static void
 read_replay(const char *path)
 {
-	static const struct src none;
+	struct src rs_src;
 	struct etl_input *in;
 	struct etl_lines *l;
 	json_error_t e;
 	json_t *j, *rec, *src, *raw, *o, *rs;
-	const char *p, *file;
+	const char *p, *file, *rp;
 	unsigned long line;
-	size_t n;
-	int st, toolong;
+	size_t n, rn;
+	int st = 0, toolong;
 
 	if ((in = etl_input_open(path)) == NULL) {
 		etl_error("%s: %s", path, strerror(errno));
@@ -1714,10 +1804,18 @@ read_replay(const char *path)
 		else
 			o = NULL;
 		if (json_is_object(o)) {
-			o = shape(&none, src, file, line, o);
-			tmp.len = 0;
-			etl_json_dump(&tmp, o);
-			etl_out_raw(tmp.p, tmp.len);
+			memset(&rs_src, 0, sizeof(rs_src));
+			rs_src.name = file;
+			if (rec == NULL || !member_span(p, n, "record", &rp, &rn))
+				rp = NULL;
+			if (rp && opt.nfields == 0)
+				emit_object(&rs_src, line, rp, rn, o);
+			else {
+				o = shape(&rs_src, src, file, line, o);
+				tmp.len = 0;
+				etl_json_dump(&tmp, o);
+				etl_out_raw(tmp.p, tmp.len);
+			}
 		} else if (json_is_string(raw)) {
 			rs = NULL;
 			etl_reason(&rs, "", "parse", "%s",
@@ -1862,6 +1960,7 @@ main(int argc, char *argv[])
 		case OPT_JSON_PATH:
 			etl_split_free(opt.jpath);
 			opt.jpath = etl_split(optarg, '.', &opt.njpath);
+			opt.jpath_arg = optarg;
 			break;
 		case OPT_NO_HEADER:
 			opt.noheader = 1;
