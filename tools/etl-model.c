@@ -1334,7 +1334,8 @@ fit_main(int argc, char *argv[])
 	st = etl_loop(argc, argv, merge ? merge_rec : fit_rec, NULL);
 	etl_status(st);
 	if (!etl_signalled) {
-		qsort(groups, ngroups, sizeof(*groups), groupcmp);
+		if (ngroups > 1)
+			qsort(groups, ngroups, sizeof(*groups), groupcmp);
 		for (i = 0; i < ngroups; i++) {
 			if (partial)
 				write_state(groups[i]);
