@@ -25,21 +25,21 @@
 #include "etl.h"
 
 static const char usage_text[] =
-"usage: etl-fetch [-hq] [-d C] [-f ndjson|json|csv|tsv] [-w EXPR]\n"
-"                 [--columns A,B,...] [--encoding NAME] [--fields A,B,...]\n"
-"                 [--json-path KEY[.KEY...]] [--no-header] [--provenance]\n"
-"                 [--replay FILE] [--retries N] [--timeout S]\n"
-"                 [--rejects FILE | inline] [--stats FILE] [SOURCE ...]\n";
+"usage: etl-fetch [-hq] [-d C] [-f ndjson|json|csv|tsv] [-w EXPR] [--columns LIST]\n"
+"                 [--encoding NAME] [--fields LIST] [--json-path PATH]\n"
+"                 [--no-header] [--provenance] [--replay FILE] [--retries N]\n"
+"                 [--timeout S] [--rejects FILE | inline] [--stats FILE]\n"
+"                 [SOURCE ...]\n";
 
 static const char help_text[] =
 "  -d, --delimiter C      CSV field separator (default: sniffed; TSV: tab)\n"
 "  -f, --format FMT       ndjson, json, csv or tsv (default: by name, then content)\n"
 "  -w, --where EXPR       prune Hive directories: KEY=V, KEY!=V, KEY<V, KEY<=V,\n"
 "                         KEY>V, KEY>=V (repeatable, all must hold)\n"
-"      --columns A,B      field names of CSV columns (with --no-header)\n"
+"      --columns LIST     names of the CSV columns, comma-separated\n"
 "      --encoding NAME    CSV/TSV character set, converted to UTF-8 (iconv)\n"
-"      --fields A,B       keep only these fields, in this order\n"
-"      --json-path K.K    the records are the array under this key\n"
+"      --fields LIST      keep only these fields, in this order\n"
+"      --json-path PATH   the records are the array under KEY[.KEY...]\n"
 "      --no-header        the first CSV row is data\n"
 "      --provenance       add \"_src\":{\"file\":...,\"line\":...}\n"
 "      --replay FILE      emit the records of a reject file (repeatable)\n"
