@@ -1,0 +1,125 @@
+# listings.mk - the daily offers run: params, fetch, clean, check, store,
+# then the use cases, each step a target and each edge a prerequisite.
+#
+#   make -f pipelines/listings.mk [INPUT=...] [STORE=...] [RUNS=...] [ENV=...]
+#        [DATE=...] [NOTIFY=...] [USE_CASES=...] [MAX_REJECT_RATIO=...]
+#
+# Every run lives in $(RUNS)/DAY/RUN_ID/: params.json, STEP.log (JSON logs),
+# STEP.rejects.ndjson, STEP.stats.json per step, and summary.json.
+
+ETL	:= $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))/..
+ENV	?= dev
+# A shell's own ENV (a startup file) is not ours.
+ifeq ($(wildcard $(ETL)/pipelines/env/$(ENV).mk),)
+ifeq ($(origin ENV),environment)
+ENV	:= dev
+else
+$(error ENV=$(ENV): there is no pipelines/env/$(ENV).mk)
+endif
+endif
+include $(ETL)/pipelines/env/$(ENV).mk
+
+INPUT	?= $(ETL)/data/sample.json
+STORE	?= demo/store
+RUNS	?= demo/runs
+DATE	?= today
+NOTIFY	?= --file $(RUNS)/alerts.ndjson
+SOURCE	?= pricehubble
+USE_CASES ?= price_per_m2 price_model
+MAX_REJECT_RATIO ?= 0.2
+RETRIES	?= 3
+RETRY_DELAY ?= 2
+RULES	?= $(ETL)/pipelines/rules/offers.rules.json
+SCHEMA	?= $(ETL)/pipelines/schemas/offers.schema.json
+
+export PATH := $(abspath $(ETL)/bin):$(PATH)
+SHELL	:= /bin/sh
+
+# The day and the run, fixed once per make.
+DAY	:= $(shell $(ETL)/bin/etl-params -q --date '$(DATE)' --format make 2>/dev/null | sed -n 's/^ETL_FROM := //p')
+ifeq ($(DAY),)
+$(error DATE=$(DATE) is not a date etl-params understands)
+endif
+ifndef ETL_RUN_ID
+ETL_RUN_ID := $(shell date -u +%Y%m%dT%H%M%SZ)-$(shell od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+endif
+export ETL_RUN_ID
+RUN	:= $(RUNS)/$(DAY)/$(ETL_RUN_ID)
+export RUN RETRIES RETRY_DELAY NOTIFY
+
+STEP	 = $(ETL)/pipelines/step.sh
+STATS	 = --stats $(RUN)/$(1).stats.json
+
+.PHONY: all run usecases $(USE_CASES) demo
+.DELETE_ON_ERROR:
+
+all: run
+
+run: $(RUN)/summary.json
+	@jq -r '"run \(.run_id): \(.status), \(.offers.kept) of \(.offers.in) offers kept, in = out + rejected: \(.conserved)"' $<
+	@jq -e '.conserved and .status == "ok"' $< >/dev/null || { \
+	    echo "pipeline: the run does not account for every record" >&2; \
+	    $(STEP) conservation -- false; }
+
+$(RUN)/params.json:
+	@mkdir -p $(RUN)
+	$(STEP) params -o $@ -- etl-params --env $(ENV) --date $(DAY) \
+	    --source $(SOURCE) $(addprefix --use-case ,$(USE_CASES))
+
+$(RUN)/fetch.ndjson: $(RUN)/params.json
+	$(STEP) fetch -o $@ -- etl-fetch $(call STATS,fetch) $(INPUT)
+
+$(RUN)/clean.ndjson: $(RUN)/fetch.ndjson
+	$(STEP) clean -i $< -o $@ -- etl-clean --rules $(RULES) $(call STATS,clean)
+
+# The quality gate: too many rejects fail the run (65) before anything is stored.
+$(RUN)/check.ndjson: $(RUN)/clean.ndjson
+	$(STEP) check -i $< -o $@ -- etl-check -s $(SCHEMA) \
+	    --max-reject-ratio $(MAX_REJECT_RATIO) $(call STATS,check)
+
+# etl-store's commit is the only publisher: a failed run stores nothing.
+$(RUN)/store.ndjson: $(RUN)/check.ndjson
+	$(STEP) store -i $< -o $@ -- etl-store --root $(STORE)/offers \
+	    --by scraping_date --mode overwrite $(call STATS,store)
+
+# The use cases read the offers table as stored.
+$(RUN)/offers.ndjson: $(RUN)/store.ndjson
+	$(STEP) offers -o $@ -- etl-fetch $(call STATS,offers) $(STORE)/offers
+
+# Count and median, p10, p90 of the price per m² by municipality and month.
+price_per_m2: $(RUN)/price_per_m2.store.ndjson
+$(RUN)/price_per_m2.ndjson: $(RUN)/offers.ndjson
+	$(STEP) price_per_m2.agg -i $< -o $@ -- etl-agg \
+	    -g municipality,scraping_date:month \
+	    -a count,median:price_per_m2,p10:price_per_m2,p90:price_per_m2 \
+	    $(call STATS,price_per_m2.agg)
+$(RUN)/price_per_m2.store.ndjson: $(RUN)/price_per_m2.ndjson
+	$(STEP) price_per_m2.store -i $< -o $@ -- etl-store \
+	    --root $(STORE)/usecases/price_per_m2 --by scraping_date \
+	    $(call STATS,price_per_m2.store)
+
+# The hedonic model: log price on area and type; predictions flag outliers.
+price_model: $(RUN)/price_model.store.ndjson $(RUN)/price_model.models.store.ndjson
+$(RUN)/price_model.models.ndjson: $(RUN)/offers.ndjson
+	$(STEP) price_model.fit -i $< -o $@ -- etl-model fit -y price \
+	    -x living_area -c property_type --log-y $(call STATS,price_model.fit)
+$(RUN)/price_model.ndjson: $(RUN)/price_model.models.ndjson $(RUN)/offers.ndjson
+	$(STEP) price_model.predict -i $(RUN)/offers.ndjson -o $@ -- etl-model \
+	    predict -m $< $(call STATS,price_model.predict)
+$(RUN)/price_model.store.ndjson: $(RUN)/price_model.ndjson
+	$(STEP) price_model.store -i $< -o $@ -- etl-store \
+	    --root $(STORE)/usecases/price_model/predictions --by property_type \
+	    $(call STATS,price_model.store)
+$(RUN)/price_model.models.store.ndjson: $(RUN)/price_model.models.ndjson
+	$(STEP) price_model.models.store -i $< -o $@ -- etl-store \
+	    --root $(STORE)/usecases/price_model/models --by y \
+	    $(call STATS,price_model.models.store)
+
+usecases: $(USE_CASES)
+
+$(RUN)/summary.json: usecases
+	$(ETL)/pipelines/summary.sh $(RUN) >$@.tmp && mv $@.tmp $@
+
+# make demo: the run on the bundled sample, then a short report.
+demo: run
+	@$(ETL)/pipelines/report.sh $(RUN) $(STORE)
