@@ -122,7 +122,8 @@ write_stats(void)
 	json_object_set_new(o, "out", json_integer((json_int_t)etl_n_out));
 	json_object_set_new(o, "rejected",
 	    json_integer((json_int_t)etl_n_rejected));
-	json_object_set(o, "reasons", reasons ? reasons : json_object());
+	json_object_set_new(o, "reasons",
+	    reasons ? json_incref(reasons) : json_object());
 	if (notes.len)
 		json_object_set_new(o, "notes", json_string(etl_buf_cstr(&notes)));
 	json_object_set_new(o, "status", json_integer(status));
