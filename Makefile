@@ -85,7 +85,7 @@ asan:
 
 demo: deps
 	$(MAKE) all
-	$(MAKE) -f pipelines/listings.mk demo
+	$(MAKE) -s -f pipelines/listings.mk demo
 
 lint: all
 	mandoc -Tlint -W warning $(MAN1) $(MAN7)
