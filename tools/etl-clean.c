@@ -1914,6 +1914,36 @@ dedupe_flush(void)
 	free(held);
 }
 
+/* Integral reals below 2^53 back to integers, in place. */
+static void
+integral(json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	double d;
+
+	if (json_is_object(j)) {
+		json_object_foreach(j, k, v) {
+			d = json_real_value(v);
+			if (json_is_real(v) && d == floor(d) && fabs(d) < 9007199254740992.0)
+				json_object_set_new_nocheck(j, k,
+				    json_integer((json_int_t)d));
+			else
+				integral(v);
+		}
+	} else if (json_is_array(j)) {
+		for (i = 0; i < json_array_size(j); i++) {
+			v = json_array_get(j, i);
+			d = json_real_value(v);
+			if (json_is_real(v) && d == floor(d) && fabs(d) < 9007199254740992.0)
+				json_array_set_new(j, i, json_integer((json_int_t)d));
+			else
+				integral(v);
+		}
+	}
+}
+
 static void
 clean(struct etl_rec *r, void *arg)
 {
@@ -1933,6 +1963,8 @@ clean(struct etl_rec *r, void *arg)
 		json_decref(c.o);
 		if ((c.o = etl_rec_object(r)) == NULL)
 			return;
+		/* an integer beyond 64 bits made every number a real */
+		integral(c.o);
 	}
 	if (R.rename)
 		rename_fields(&c);
