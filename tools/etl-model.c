@@ -551,6 +551,13 @@ real(double d)
 	return json_real(d == 0 ? 0 : d);	/* no -0 */
 }
 
+/* A state's number: null once a sum overflowed, so the merge carries it. */
+static json_t *
+statenum(double d)
+{
+	return isfinite(d) ? json_real(d) : json_null();
+}
+
 static void
 put_spec(json_t *o)
 {
@@ -581,10 +588,10 @@ write_state(struct group *g)
 	m = json_array();
 	a = json_array();
 	for (i = 0; i < g->k; i++) {
-		json_array_append_new(m, json_real(g->mean[i]));
+		json_array_append_new(m, statenum(g->mean[i]));
 		for (j = i; j < g->k; j++)
 			json_array_append_new(a,
-			    json_real(g->com[i * g->cap + j]));
+			    statenum(g->com[i * g->cap + j]));
 	}
 	json_object_set_new(o, "mean", m);
 	json_object_set_new(o, "com", a);
@@ -950,14 +957,15 @@ merge_rec(struct etl_rec *r, void *arg)
 	cb = ecalloc(kb * kb, sizeof(double));
 	for (i = 0, q = 0; i < kb; i++) {
 		v = json_array_get(mean, i);
-		if (!json_is_number(v))
+		if (!json_is_number(v) && !json_is_null(v))
 			goto badnum;
-		mb[i] = json_number_value(v);
+		mb[i] = json_is_null(v) ? NAN : json_number_value(v);
 		for (j = i; j < kb; j++, q++) {
 			v = json_array_get(com, q);
-			if (!json_is_number(v))
+			if (!json_is_number(v) && !json_is_null(v))
 				goto badnum;
-			cb[i * kb + j] = json_number_value(v);
+			cb[i * kb + j] = json_is_null(v) ? NAN :
+			    json_number_value(v);
 		}
 	}
 	g = group_get(json_incref(key));
