@@ -89,7 +89,7 @@ demo: deps
 
 lint: all
 	mandoc -Tlint -W warning $(MAN1) $(MAN7)
-	shellcheck -x tests/*.bash bench/*.sh .ci/run
+	shellcheck -x tests/*.bash pipelines/*.sh .ci/run $(wildcard bench/*.sh)
 
 bench: all
 	bench/run.sh

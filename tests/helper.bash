@@ -1,5 +1,7 @@
 # helper.bash - shared by every tests/*.bats file.
 # shellcheck shell=bash
+# The variables set here are read by the .bats files that load it.
+# shellcheck disable=SC2034
 
 ETL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PATH="$ETL_ROOT/bin:$PATH"
