@@ -174,7 +174,8 @@ setup() {
 	for f in c.*; do etl-agg -q --approx -g g -a "$A" --partial "$f" 3>&-; done |
 	    etl-agg -q --approx -g g -a "$A" --merge 3>&- >merged
 	# Exact states merge into sketches too.
-	for f in c.*; do etl-agg -q -g g -a "$A" --partial "$f" 3>&-; done |
+	{ etl-agg -q -g g -a "$A" --partial c.aa 3>&-
+	  cat c.ab c.ac c.ad | etl-agg -q --approx -g g -a "$A" --partial 3>&-; } |
 	    etl-agg -q --approx -g g -a "$A" --merge 3>&- >mixed
 	"$PY" - <<-'EOF'
 	import json
