@@ -31,7 +31,7 @@ static const char help_text[] =
 "  --ridge L         add L times the squared coefficients to the loss\n"
 "  --partial         write mergeable KEY<TAB>STATE lines, not models\n"
 "  --merge           read KEY<TAB>STATE lines and write the models\n"
-"  -m MODELS         the file of models written by fit (predict)\n";
+"  -m, --models MODELS  the models written by fit (predict)\n";
 
 /* A term is dropped when this share of its variance, or less, is left
  * after the terms before it explain it. */
