@@ -1146,7 +1146,9 @@ load_state(const char *key, size_t klen, json_t *st, const char **what)
 					goto bad;
 				for (j = 0; j < json_array_size(v); j += 2) {
 					if (!json_is_number(json_array_get(v, j)) ||
-					    !json_is_number(json_array_get(v, j + 1)))
+					    !json_is_number(json_array_get(v, j + 1)) ||
+					    !(json_number_value(json_array_get(v,
+					    j + 1)) > 0))
 						goto bad;
 					td_add(f->td,
 					    json_number_value(json_array_get(v, j)),
@@ -1244,8 +1246,8 @@ merge_line(struct etl_rec *r, int stream)
 	g = load_state(r->raw, klen, st, &what);
 	json_decref(st);
 	if (g == NULL) {
-		etl_reason(&rs, "", "parse", "STATE: %s: missing or not what "
-		    "-a %s needs", what, approx ? "--approx" : "(exact)");
+		etl_reason(&rs, "", "parse", "STATE: %s: missing, or not what "
+		    "these -g and -a%s need", what, approx ? " --approx" : "");
 		etl_reject(r, rs);
 		return;
 	}
