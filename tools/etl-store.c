@@ -30,9 +30,9 @@
 #include "etl.h"
 
 static const char usage_text[] =
-"usage: etl-store [-hq] --root DIR --by KEY[,KEY...] [--mode overwrite | append]\n"
-"                 [--level N] [--max-file-bytes N] [--max-open N]\n"
-"                 [--rejects FILE | inline] [--stats FILE] [FILE ...]\n";
+"usage: etl-store [-hq] --root dir --by key[,key ...] [--mode overwrite | append]\n"
+"                 [--level n] [--max-file-bytes n] [--max-open n]\n"
+"                 [--rejects file | inline] [--stats file] [file ...]\n";
 
 static const char help_text[] =
 "  -r, --root DIR            the store's root directory (created if missing)\n"
@@ -773,8 +773,7 @@ record_object(struct etl_rec *r)
 	json_t *j;
 
 	if (!r->parsed) {
-		j = json_loadb(r->raw, r->len, JSON_REJECT_DUPLICATES |
-		    JSON_ALLOW_NUL, &e);
+		j = json_loadb(r->raw, r->len, JSON_REJECT_DUPLICATES, &e);
 		if (json_is_object(j)) {
 			r->json = j;
 			r->parsed = 1;
@@ -785,15 +784,109 @@ record_object(struct etl_rec *r)
 	return etl_rec_object(r);
 }
 
+static const char *
+skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/* p at a '"': just past the closing one. */
+static const char *
+skip_string(const char *p, const char *e)
+{
+	for (p++; p < e && *p != '"'; p++)
+		if (*p == '\\')
+			p++;
+	return p < e ? p + 1 : e;
+}
+
+static const char *
+skip_value(const char *p, const char *e)
+{
+	int depth = 0;
+
+	do {
+		if (*p == '"')
+			p = skip_string(p, e);
+		else {
+			if (*p == '{' || *p == '[')
+				depth++;
+			else if (*p == '}' || *p == ']')
+				depth--;
+			else if (depth == 0 && (*p == ',' || *p == ' ' ||
+			    *p == '\t' || *p == '\r' || *p == '\n'))
+				return p;
+			p++;
+		}
+	} while (p < e && (depth > 0 || (*p != ',' && *p != '}' &&
+	    *p != ']')));
+	return p;
+}
+
+static int
+is_key(const char *p, size_t n)
+{
+	json_t *j;
+	size_t i;
+	int hit = 0;
+
+	if (memchr(p, '\\', n) == NULL) {
+		for (i = 0; i < nkeys; i++)
+			if (strlen(keys[i]) == n - 2 &&
+			    memcmp(keys[i], p + 1, n - 2) == 0)
+				return 1;
+		return 0;
+	}
+	/* An escaped key, "\u0063ity": decoded by jansson. */
+	if ((j = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)) == NULL)
+		return 0;
+	for (i = 0; i < nkeys && !hit; i++)
+		hit = strcmp(json_string_value(j), keys[i]) == 0;
+	json_decref(j);
+	return hit;
+}
+
+/*
+ * The record (a JSON object jansson has accepted) without the partition
+ * fields, cut out of its text: the other members stay as they came, big
+ * integers and number spellings included.
+ */
+static void
+without_keys(struct etl_buf *b, const char *p, size_t n)
+{
+	const char *e = p + n, *k, *v;
+	int first = 1;
+
+	p = skip_ws(p, e);
+	etl_buf_addc(b, '{');
+	for (p = skip_ws(p + 1, e); p < e && *p == '"'; ) {
+		k = p;
+		p = skip_string(p, e);
+		v = skip_ws(skip_ws(p, e) + 1, e);	/* past ':' */
+		p = skip_value(v, e);
+		if (!is_key(k, (size_t)(skip_string(k, e) - k))) {
+			if (!first)
+				etl_buf_addc(b, ',');
+			first = 0;
+			etl_buf_add(b, k, (size_t)(p - k));
+		}
+		p = skip_ws(p, e);
+		if (p < e && *p == ',')
+			p = skip_ws(p + 1, e);
+	}
+	etl_buf_addc(b, '}');
+}
+
 static void
 store(struct etl_rec *r, void *arg)
 {
 	static struct etl_buf rel, text, comp, ptr;
 	size_t flush_at = max_bytes && max_bytes < FLUSH_BYTES ?
 	    (size_t)max_bytes : FLUSH_BYTES, len;
-	json_t *o, *v, *values, *rs = NULL, *copy = NULL;
+	json_t *o, *v, *values, *rs = NULL;
 	struct partition *pt;
-	const char *k;
 	size_t i;
 	int present = 0;
 
@@ -850,16 +943,8 @@ store(struct etl_rec *r, void *arg)
 		etl_buf_add(&pt->pending, r->raw, r->len);
 		len = r->len;
 	} else {
-		copy = json_object();
-		json_object_foreach(o, k, v) {
-			for (i = 0; i < nkeys && strcmp(k, keys[i]) != 0; i++)
-				;
-			if (i == nkeys)
-				json_object_set(copy, k, v);
-		}
 		len = pt->pending.len;
-		etl_json_dump(&pt->pending, copy);
-		json_decref(copy);
+		without_keys(&pt->pending, r->raw, r->len);
 		len = pt->pending.len - len;
 	}
 	etl_buf_addc(&pt->pending, '\n');
