@@ -317,3 +317,13 @@ fit_check() {
 	assert_contains examples.out '{"id":"02ef3c24","price":2740000,"price_pred":1370844.797158'
 	[ ! -s rejects.ndjson ]
 }
+
+@test "predict with an empty model file rejects every record with code model" {
+	: >empty.models
+	printf '%s\n' '{"price":1,"living_area":50}' '{"price":2}' >in.ndjson
+	run_split etl-model predict -m empty.models in.ndjson 3>rej.ndjson
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	assert_eq "$(jq -r '.reasons[0].code' rej.ndjson | sort | uniq -c | tr -s ' ')" " 2 model"
+	assert_contains "$stderr_file" "no model in the file"
+}

@@ -1108,8 +1108,13 @@ load_models(const char *path)
 	etl_lines_free(l);
 	etl_input_close(in);
 	etl_buf_free(&kb);
+	/*
+	 * A fit can end with no model (every group too small); predicting
+	 * from it rejects every record rather than failing the run.
+	 */
 	if (!have_spec)
-		etl_die(ETL_EX_CONFIG, "%s: no model in the file", path);
+		etl_warn("%s: no model in the file: every record is rejected",
+		    path);
 }
 
 static void
@@ -1139,6 +1144,11 @@ predict_rec(struct etl_rec *r, void *arg)
 	(void)arg;
 	if ((o = etl_rec_object(r)) == NULL)
 		return;
+	if (!have_spec) {
+		etl_reason(&rs, "", "model", "no model: the model file is empty");
+		etl_reject(r, rs);
+		return;
+	}
 	key = json_array();
 	for (i = 0; i < spec.ng; i++)
 		json_array_append(key, (v = json_object_get(o, spec.g[i])) ?
