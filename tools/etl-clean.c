@@ -485,12 +485,18 @@ boundary(const char *s, size_t n)
 static const char *
 find_currency(const char *s, size_t n)
 {
+	static unsigned char start[256];
 	const struct currency *c;
 	size_t i, k;
 
+	if (!start['$'])
+		for (c = symbols; c->text; c++)
+			start[(unsigned char)c->text[0]] = 1;
 	for (i = 0; i < n; i++) {
 		int left = i == 0 || !isalpha((unsigned char)s[i - 1]);
 
+		if (!start[(unsigned char)s[i]] && !isupper((unsigned char)s[i]))
+			continue;
 		for (c = symbols; c->text; c++) {
 			k = strlen(c->text);
 			if (!has_prefix(s + i, n - i, c->text))
@@ -930,6 +936,10 @@ read_date(const struct field *f, const char *s, size_t n, const char **why)
 		*why = "NUL in the text";
 		return NULL;
 	}
+	/* the common case without strptime(3) */
+	if (f->type == T_DATE && strcmp(f->formats[0], "%Y-%m-%d") == 0 &&
+	    etl_date_parse(s, n, &y, &m, &d) == 0)
+		return json_stringn(s, n);
 	if (f->type == T_DATETIME) {
 		const char *p = s;
 		size_t k = n;
