@@ -475,6 +475,7 @@ recover(void)
 	DIR *dir;
 	size_t n;
 
+	memset(&e, 0, sizeof(e));
 	if ((dir = opendir(commits)) != NULL) {
 		while ((d = readdir(dir)) != NULL) {
 			n = strlen(d->d_name);
@@ -1106,6 +1107,12 @@ parse_keys(const char *arg)
 		if (v[i][0] == '\0' || strspn(v[i],
 		    "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(v[i])) {
 			etl_error("--by: \"%s\": a key name is [a-z0-9_]+", v[i]);
+			etl_usage();
+		}
+		/* Readers skip names starting with "_": the data would vanish. */
+		if (v[i][0] == '_') {
+			etl_error("--by: \"%s\": readers skip directories "
+			    "starting with \"_\"", v[i]);
 			etl_usage();
 		}
 		for (j = 0; j < nkeys; j++)
