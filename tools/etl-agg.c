@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "etl.h"
+#include "scan.h"
 
 static const char usage_text[] =
 "usage: etl-agg [-hq] [-g KEY[:BUCKET],...] [-a AGG,...] [--approx] [--partial]\n"
@@ -58,6 +59,7 @@ static const char hll_digits[] =
 
 struct gkey {
 	char	*name;
+	size_t	 len;
 	int	 bucket;
 };
 
@@ -70,6 +72,7 @@ struct agg {
 
 struct field {
 	char	*name;
+	size_t	 len;
 	int	 need;
 	unsigned long long skipped;
 };
@@ -496,17 +499,11 @@ put_value(struct etl_buf *b, const json_t *v)
 }
 
 static const char *
-bucket_label(const json_t *v, int bucket, char out[32])
+bucket_label_str(const char *s, size_t n, int bucket, char out[32])
 {
-	const char *s;
-	size_t n;
 	int64_t t, z, wd, th, jan1;
 	int y, m, d, ty, tm, td;
 
-	if (!json_is_string(v))
-		return NULL;
-	s = json_string_value(v);
-	n = json_string_length(v);
 	if (etl_date_parse(s, n, &y, &m, &d) == -1) {
 		if (etl_datetime_parse(s, n, 0, &t) == -1)
 			return NULL;
@@ -537,6 +534,15 @@ bucket_label(const json_t *v, int bucket, char out[32])
 		snprintf(out, 32, "%04d", y);
 	}
 	return out;
+}
+
+static const char *
+bucket_label(const json_t *v, int bucket, char out[32])
+{
+	if (!json_is_string(v))
+		return NULL;
+	return bucket_label_str(json_string_value(v), json_string_length(v),
+	    bucket, out);
 }
 
 /* --- groups --- */
@@ -756,6 +762,132 @@ group_merge(struct group *dst, struct group *src)
 
 /* --- records in --- */
 
+static struct etl_scan scan;
+static struct fval {
+	double	 d;
+	int	 isint, ok;
+} *fv;				/* one per field, for the scanner's path */
+static int use_scan;		/* every aggregate numeric: the scanner will do */
+
+/*
+ * A number as jansson reads it without JSON_DECODE_INT_AS_REAL: an
+ * integer when it has no fraction or exponent and fits 64 bits.  -1 for
+ * one beyond 64 bits, which the full path turns into a real.
+ */
+static int
+scan_num(const struct etl_field *fl, double *d, long long *ll, int *isint)
+{
+	char tmp[32], *end;
+
+	*isint = memchr(fl->val, '.', fl->vlen) == NULL &&
+	    memchr(fl->val, 'e', fl->vlen) == NULL &&
+	    memchr(fl->val, 'E', fl->vlen) == NULL;
+	if (!*isint)
+		return etl_scan_number(fl, d);
+	if (fl->vlen >= sizeof(tmp) - 1 || fl->vlen > 19)
+		return -1;
+	memcpy(tmp, fl->val, fl->vlen);
+	tmp[fl->vlen] = '\0';
+	errno = 0;
+	*ll = strtoll(tmp, &end, 10);
+	if (errno == ERANGE)
+		return -1;
+	*d = (double)*ll;
+	return 0;
+}
+
+/*
+ * The fast path: a flat record read by the lazy scanner, when every
+ * aggregate is numeric.  0 when the record needs the full parser (an
+ * array as a key, a number beyond 64 bits); nothing is counted then.
+ */
+static int
+add_scanned(const struct etl_scan *sc)
+{
+	static struct etl_buf str;
+	const struct etl_field *fl;
+	struct group *g;
+	char lab[32];
+	const char *l;
+	size_t i;
+	int nodates = 0;
+
+	kb.len = 0;
+	etl_buf_addc(&kb, '[');
+	for (i = 0; i < ngkeys; i++) {
+		if (i)
+			etl_buf_addc(&kb, ',');
+		fl = etl_scan_get(sc, gkeys[i].name, gkeys[i].len);
+		if (fl == NULL || fl->type == 'z') {
+			etl_buf_adds(&kb, "null");
+			continue;
+		}
+		if (fl->type == 'a')
+			return 0;
+		if (gkeys[i].bucket != B_NONE) {
+			l = NULL;
+			if (fl->type == 's' && etl_scan_string(fl, &str) == 0)
+				l = bucket_label_str(str.p, str.len,
+				    gkeys[i].bucket, lab);
+			if (l == NULL) {
+				nodates++;
+				etl_buf_adds(&kb, "null");
+			} else
+				etl_json_string(&kb, l, strlen(l));
+			continue;
+		}
+		switch (fl->type) {
+		case 's':
+			if (!fl->esc) {
+				etl_buf_addc(&kb, '"');
+				etl_buf_add(&kb, fl->val, fl->vlen);
+				etl_buf_addc(&kb, '"');
+			} else {
+				if (etl_scan_string(fl, &str) == -1)
+					return 0;
+				etl_json_string(&kb, str.p, str.len);
+			}
+			break;
+		case 'n': {
+			double d;
+			long long ll;
+			int isint;
+
+			if (scan_num(fl, &d, &ll, &isint) == -1)
+				return 0;
+			if (isint)
+				etl_buf_printf(&kb, "%lld", ll);
+			else
+				put_num(&kb, d);
+			break;
+		}
+		default:
+			etl_buf_adds(&kb, fl->type == 't' ? "true" : "false");
+		}
+	}
+	etl_buf_addc(&kb, ']');
+	/* Read every number before counting anything: all or nothing. */
+	for (i = 0; i < nfields; i++) {
+		long long ll;
+
+		fl = etl_scan_get(sc, fields[i].name, fields[i].len);
+		fv[i].ok = fl && fl->type == 'n';
+		if (fv[i].ok && scan_num(fl, &fv[i].d, &ll, &fv[i].isint) == -1)
+			return 0;
+	}
+	nodate += nodates;
+	g = tab_get(kb.p, kb.len, 1);
+	g->count++;
+	aggregated++;
+	for (i = 0; i < nfields; i++) {
+		if (fv[i].ok)
+			fst_number(&g->f[i], fields[i].need, fv[i].d, fv[i].isint);
+		else
+			fields[i].skipped++;
+	}
+	return 1;
+}
+
 static void
 add_record(struct etl_rec *r, void *arg)
 {
@@ -768,6 +900,9 @@ add_record(struct etl_rec *r, void *arg)
 	size_t i;
 
 	(void)arg;
+	if (use_scan && etl_scan_object(&scan, r->raw, r->len) == ETL_SCAN_OK &&
+	    add_scanned(&scan))
+		return;
 	/* Integers stay integers (min, max, sum, keys); huge ones go through lib. */
 	o = json_loadb(r->raw, r->len, JSON_REJECT_DUPLICATES, &e);
 	if (json_is_object(o)) {
@@ -1391,6 +1526,7 @@ field_index(const char *name)
 	fields = erealloc(fields, (nfields + 1) * sizeof(*fields));
 	memset(&fields[nfields], 0, sizeof(*fields));
 	fields[nfields].name = estrdup(name);
+	fields[nfields].len = strlen(name);
 	return (int)nfields++;
 }
 
@@ -1422,6 +1558,7 @@ parse_groups(const char *s)
 			etl_usage();
 		}
 		gkeys[i].name = estrdup(v[i]);
+		gkeys[i].len = strlen(v[i]);
 		gkeys[i].bucket = b;
 	}
 	ngkeys = n;
@@ -1580,8 +1717,17 @@ main(int argc, char *argv[])
 				group_free(cur);
 			}
 		}
-	} else
+	} else {
+		/* ETL_SCAN=0 turns the scanner off, to compare the two paths. */
+		use_scan = getenv("ETL_SCAN") == NULL ||
+		    strcmp(getenv("ETL_SCAN"), "0") != 0;
+		for (i = 0; i < nfields; i++)
+			if (fields[i].need & (N_DIST | N_FIRST | N_LAST))
+				use_scan = 0;
+		fv = ecalloc(nfields + 1, sizeof(*fv));
 		st = etl_loop(argc, argv, add_record, NULL);
+		free(fv);
+	}
 	emit_table();
 	etl_status(st);
 
