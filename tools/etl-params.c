@@ -771,11 +771,12 @@ main(int argc, char *argv[])
 	etl_out_flush();
 	if (close(STDOUT_FILENO) == -1 && errno != EBADF && errno != EINTR)
 		etl_die(ETL_EX_IOERR, "stdout: %s", strerror(errno));
-	etl_info("run %s: %s %s..%s, %zu days, %zu sources, %zu inputs",
+	etl_info("run %s: %s %s..%s, %lld day%s, %zu source%s, %zu input%s",
 	    run_id, env, json_string_value(json_object_get(out, "from")),
 	    json_string_value(json_object_get(out, "to")),
-	    (size_t)(d1 - d0 + 1), json_array_size(srcs),
-	    json_array_size(inputs));
+	    (long long)(d1 - d0 + 1), d1 == d0 ? "" : "s",
+	    json_array_size(srcs), json_array_size(srcs) == 1 ? "" : "s",
+	    json_array_size(inputs), json_array_size(inputs) == 1 ? "" : "s");
 	etl_buf_free(&b);
 	etl_buf_free(&o);
 	json_decref(out);
