@@ -166,7 +166,7 @@ void	 etl_json_string(struct etl_buf *, const char *, size_t);
 void	 etl_json_real(struct etl_buf *, double);
 /* A configuration file (schema, rules, models); dies 66 or 78 with a position. */
 json_t	*etl_json_load_file(const char *path, const char *what);
-/* Parses one record line: objects of the stream (ints beyond 64 bits as reals). */
+/* Parses one record line (integers beyond 64 bits as reals; NUL refused). */
 json_t	*etl_json_parse(const char *, size_t, json_error_t *);
 /* Accept a UTF-8 string: the number of bytes of the valid prefix. */
 size_t	 etl_utf8_valid(const char *, size_t);

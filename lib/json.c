@@ -197,6 +197,7 @@ json_t *
 etl_json_parse(const char *p, size_t n, json_error_t *err)
 {
 	const char *z;
+	json_t *j;
 
 	/* jansson skips some NUL bytes between tokens; a record may hold none. */
 	if ((z = memchr(p, '\0', n)) != NULL) {
@@ -207,8 +208,16 @@ etl_json_parse(const char *p, size_t n, json_error_t *err)
 		snprintf(err->text, sizeof(err->text), "NUL byte in the line");
 		return NULL;
 	}
-	return json_loadb(p, n, JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES,
-	    err);
+	/*
+	 * Integers stay integers (2024, not 2024.0, when a record is
+	 * rebuilt); only a line whose integers overflow 64 bits is read again
+	 * with them as reals, so it is not refused.
+	 */
+	j = json_loadb(p, n, JSON_REJECT_DUPLICATES, err);
+	if (j == NULL && json_error_code(err) == json_error_numeric_overflow)
+		j = json_loadb(p, n, JSON_DECODE_INT_AS_REAL |
+		    JSON_REJECT_DUPLICATES, err);
+	return j;
 }
 
 json_t *

@@ -41,7 +41,7 @@ tools() {
 		# Long options in the usage text must appear in the SYNOPSIS.
 		for o in $("$t" -h 2>&1 | awk '/^ *-/{exit} {print}' | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 			sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "$ETL_ROOT/man/$t.1" |
-			    grep -q -- "Fl Fl ${o#--}" || { echo "$t: $o not in SYNOPSIS"; return 1; }
+			    grep -Eq -- "Fl (Fl |-)${o#--}( |$)" || { echo "$t: $o not in SYNOPSIS"; return 1; }
 		done
 	done
 }
