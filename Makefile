@@ -53,7 +53,7 @@ bin/%: tools/%.c lib/libetl.a lib/etl.h .build-flags
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libetl.a $(LDLIBS)
 
 # Test programs, built for the suite.
-TESTBINS = tests/bin/scan-diff
+TESTBINS = tests/bin/scan-diff tests/bin/faultinject.so
 
 tests/bin/%: tests/%.c lib/libetl.a lib/etl.h .build-flags
 	@mkdir -p tests/bin
@@ -74,6 +74,8 @@ deps:
 	fi
 
 BATS_FLAGS ?=
+# make test VALGRIND=1: every tool under valgrind (tests/helper.bash).
+export VALGRIND
 
 test: deps
 	$(MAKE) all $(TESTBINS)
@@ -94,6 +96,16 @@ lint: all
 bench: all
 	bench/run.sh
 
+# libFuzzer targets (clang); FUZZ_TIME seconds each.
+FUZZ_TIME ?= 30
+fuzz:
+	$(MAKE) -C fuzz run FUZZ_TIME=$(FUZZ_TIME)
+
+# The fault-injection shim the tests preload.
+tests/bin/faultinject.so: tests/faultinject.c
+	@mkdir -p tests/bin
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $< -ldl
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
@@ -108,4 +120,4 @@ uninstall:
 clean:
 	rm -rf bin tests/bin lib/*.o lib/libetl.a .build-flags demo
 
-.PHONY: all deps test asan demo lint bench install uninstall clean FORCE
+.PHONY: all deps test asan demo lint bench fuzz install uninstall clean FORCE
