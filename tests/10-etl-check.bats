@@ -195,7 +195,8 @@ codes() {
 }
 
 @test "a closed stdout ends quietly with 0" {
-	for _ in $(seq 2000); do cat "$DATA/check/offers.ndjson"; done >big.ndjson
+	awk '{ a[NR] = $0 } END { for (i = 0; i < 2000; i++) for (j = 1; j <= NR; j++) print a[j] }' \
+	    "$DATA/check/offers.ndjson" >big.ndjson
 	set +e
 	etl-check -s "$S" big.ndjson 3>/dev/null 2>err | head -1 >first
 	st=${PIPESTATUS[0]}
