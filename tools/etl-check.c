@@ -124,7 +124,7 @@ subpath(const char *where, const char *key)
 		else
 			etl_buf_addc(&b, *key);
 	}
-	return estrdup(etl_buf_cstr(&b));
+	return (char *)etl_buf_cstr(&b);	/* the buffer is the string */
 }
 
 static struct node *
