@@ -22,10 +22,8 @@ PY=/usr/bin/python3
 run_split() {
 	stdout_file="$BATS_TEST_TMPDIR/stdout"
 	stderr_file="$BATS_TEST_TMPDIR/stderr"
-	set +e
-	"$@" >"$stdout_file" 2>"$stderr_file"
-	status=$?
-	set -e
+	# In an && || list a failure trips neither errexit nor bats' ERR trap.
+	"$@" >"$stdout_file" 2>"$stderr_file" && status=0 || status=$?
 	output="$(cat "$stdout_file")"
 	errput="$(cat "$stderr_file")"
 }
