@@ -63,8 +63,10 @@ run: $(RUN)/summary.json
 
 $(RUN)/params.json:
 	@mkdir -p $(RUN)
-	$(STEP) params -o $@ -- etl-params --env $(ENV) --date $(DAY) \
-	    --source $(SOURCE) $(addprefix --use-case ,$(USE_CASES))
+	$(STEP) params -o $@ -- etl-params --config $(ETL)/pipelines/config/listings.json \
+	    --env $(ENV) --date $(DAY) --source $(SOURCE) $(addprefix --use-case ,$(USE_CASES)) \
+	    --set 'input=$(INPUT)' --set 'store=$(STORE)' --set 'runs=$(RUNS)' \
+	    --set max_reject_ratio=$(MAX_REJECT_RATIO)
 
 $(RUN)/fetch.ndjson: $(RUN)/params.json
 	$(STEP) fetch -o $@ -- etl-fetch $(call STATS,fetch) $(INPUT)
