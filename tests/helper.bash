@@ -14,6 +14,25 @@ unset ETL_LOG
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
 
+# make test VALGRIND=1: every etl-* found on PATH runs under valgrind
+# through a generated wrapper that exits 99 (as the sanitizers do) on any
+# memory error or definite leak.  The wrappers exec, so a signal sent to
+# the tool's pid reaches valgrind and the tool.
+if [ "${VALGRIND:-}" = 1 ]; then
+	VGBIN="${BATS_RUN_TMPDIR:-${TMPDIR:-/tmp}}/valgrind-bin"
+	if [ ! -d "$VGBIN" ]; then
+		mkdir -p "$VGBIN.$$"
+		for vg_tool in "$ETL_ROOT"/bin/etl-*; do
+			printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no "%s" "$@"\n' \
+			    "$vg_tool" >"$VGBIN.$$/${vg_tool##*/}"
+			chmod +x "$VGBIN.$$/${vg_tool##*/}"
+		done
+		mv -T "$VGBIN.$$" "$VGBIN" 2>/dev/null || rm -rf "$VGBIN.$$"
+	fi
+	PATH="$VGBIN:$PATH"
+	export PATH
+fi
+
 # Python with Debian's modules (numpy, aiosmtpd).
 PY=/usr/bin/python3
 

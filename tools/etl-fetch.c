@@ -1084,6 +1084,30 @@ csv_feed(struct csvr *c, const char *p, size_t n)
 	}
 }
 
+/*
+ * Ends the parse.  A quoted field still open at the end of the input is
+ * the rest of the file swallowed by a stray quote: that row is a parse
+ * reject, not a record.  Strict mode is set only here, so libcsv's
+ * lenient reading of other stray quotes is kept.
+ */
+static void
+csv_end(struct csvr *c)
+{
+	json_t *rs = NULL;
+	size_t n;
+
+	csv_set_opts(&c->p, CSV_STRICT | CSV_STRICT_FINI);
+	if (csv_fini(&c->p, csv_field, csv_row, c) == 0)
+		return;
+	etl_count_in(1);
+	n = c->raw.len;
+	while (n > 0 && (c->raw.p[n - 1] == '\n' || c->raw.p[n - 1] == '\r'))
+		n--;
+	etl_reason(&rs, "", "parse", "quoted field not closed at end of input");
+	etl_reject_raw(c->s->name, c->rowline, c->raw.p, n, rs);
+	c->nf = c->row.len = 0;
+}
+
 /* Converts to UTF-8 and feeds; returns how many bytes wait for more. */
 static size_t
 csv_convert(struct csvr *c, iconv_t cd, char *raw, size_t n, int eof)
@@ -1166,7 +1190,7 @@ read_csv(struct src *s, int delim)
 			break;
 	}
 	if (!etl_signalled)
-		csv_fini(&c.p, csv_field, csv_row, &c);
+		csv_end(&c);
 	csv_free(&c.p);
 	if (cd != (iconv_t)-1)
 		iconv_close(cd);
