@@ -1018,7 +1018,9 @@ csv_row(int term, void *arg)
 			if (i > 0)
 				etl_buf_addc(&c->out, ',');
 			etl_buf_add(&c->out, k->key.p, k->key.len);
-			if (k->field >= 0)
+			if (k->field >= 0 && c->len[k->field] == 0)
+				etl_buf_add(&c->out, "\"\"", 2);	/* row.p may be NULL */
+			else if (k->field >= 0)
 				etl_json_string(&c->out, c->row.p + c->off[k->field],
 				    c->len[k->field]);
 			else
