@@ -48,12 +48,27 @@ hex4(const unsigned char *p, unsigned *v)
 }
 
 /* UTF-8 sequence length at p, 0 when invalid (as jansson's utf.c). */
-static size_t
+static inline size_t
 utf8_len(const unsigned char *p, const unsigned char *e)
 {
-	return etl_utf8_valid((const char *)p,
-	    (size_t)(e - p) < 4 ? (size_t)(e - p) : 4) == 0 ? 0 :
-	    (*p < 0x80 ? 1 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4);
+	unsigned c = p[0];
+
+	if (c >= 0xc2 && c <= 0xdf)
+		return e - p >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (e - p < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (e - p < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80 || (c == 0xf0 && p[1] < 0x90) ||
+		    (c == 0xf4 && p[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
 }
 
 /*
@@ -184,7 +199,96 @@ literal(struct cur *c, const char *w, size_t n)
 	return ETL_SCAN_OK;
 }
 
-/* Any value but an object (which the caller turns into UNSURE). */
+static int value(struct cur *, int, int *, int *);
+
+/*
+ * The keys of the nested objects being scanned, as a stack, to refuse
+ * duplicates as the stream's parser does.
+ */
+static struct span {
+	const unsigned char *p;
+	size_t n;
+} *keys;
+static size_t nkeys, capkeys;
+
+/* A nested object, after its '{' has been seen at c->p. */
+static int
+object(struct cur *c, int depth)
+{
+	size_t base = nkeys, i, j;
+	const unsigned char *k;
+	int r, worst = ETL_SCAN_OK, t, esc;
+
+	c->p++;
+	ws(c);
+	if (c->p < c->e && *c->p == '}') {
+		c->p++;
+		return ETL_SCAN_OK;
+	}
+	for (;;) {
+		ws(c);
+		if (c->p >= c->e || *c->p != '"') {
+			r = ETL_SCAN_INVALID;
+			goto out;
+		}
+		k = ++c->p;
+		if (string(c, &esc) != ETL_SCAN_OK) {
+			r = ETL_SCAN_INVALID;
+			goto out;
+		}
+		if (esc)
+			worst = ETL_SCAN_UNSURE;	/* keys compared decoded */
+		if (nkeys == capkeys) {
+			capkeys = capkeys ? capkeys * 2 : 64;
+			keys = erealloc(keys, capkeys * sizeof(*keys));
+		}
+		keys[nkeys].p = k;
+		keys[nkeys++].n = (size_t)(c->p - 1 - k);
+		ws(c);
+		if (c->p >= c->e || *c->p++ != ':') {
+			r = ETL_SCAN_INVALID;
+			goto out;
+		}
+		ws(c);
+		t = 0;
+		if ((r = value(c, depth + 1, &t, &esc)) != ETL_SCAN_OK) {
+			if (r == ETL_SCAN_INVALID || c->p >= c->e ||
+			    (t == 'o' || t == 'a'))
+				goto out;	/* its end is unknown */
+			worst = r;
+		}
+		ws(c);
+		if (c->p >= c->e) {
+			r = ETL_SCAN_INVALID;
+			goto out;
+		}
+		if (*c->p == '}') {
+			c->p++;
+			break;
+		}
+		if (*c->p++ != ',') {
+			r = ETL_SCAN_INVALID;
+			goto out;
+		}
+	}
+	r = worst;
+	if (nkeys - base > 64) {
+		r = ETL_SCAN_UNSURE;
+		goto out;
+	}
+	for (i = base + 1; i < nkeys; i++)
+		for (j = base; j < i; j++)
+			if (keys[i].n == keys[j].n &&
+			    memcmp(keys[i].p, keys[j].p, keys[i].n) == 0) {
+				r = r == ETL_SCAN_OK ? ETL_SCAN_INVALID : r;
+				goto out;
+			}
+out:
+	nkeys = base;
+	return r;
+}
+
+/* Any value; an object or array whose end is not known is UNSURE. */
 static int
 value(struct cur *c, int depth, int *type, int *esc)
 {
@@ -200,7 +304,9 @@ value(struct cur *c, int depth, int *type, int *esc)
 		return string(c, esc);
 	case '{':
 		*type = 'o';
-		return ETL_SCAN_UNSURE;
+		if (depth >= MAXDEPTH)
+			return ETL_SCAN_UNSURE;
+		return object(c, depth);
 	case '[':
 		*type = 'a';
 		if (depth >= MAXDEPTH)
@@ -214,7 +320,8 @@ value(struct cur *c, int depth, int *type, int *esc)
 		for (;;) {
 			ws(c);
 			if ((r = value(c, depth + 1, &t, &e)) != ETL_SCAN_OK) {
-				if (r == ETL_SCAN_INVALID || t == 'o')
+				/* A container's end is not known: stop there. */
+				if (r == ETL_SCAN_INVALID || t == 'o' || t == 'a')
 					return r;
 				worst = r;
 			}

@@ -1,7 +1,7 @@
 /*
- * scan.h - a validating lazy scanner for flat records: one pass over a
- * line's bytes, checking it is well-formed JSON and noting where each
- * top-level field's key and value are, without building a tree.
+ * scan.h - a validating lazy scanner for records: one pass over a line's
+ * bytes, checking it is well-formed JSON and noting where each top-level
+ * field's key and value are, without building a tree.
  */
 #ifndef ETL_SCAN_H
 #define ETL_SCAN_H
@@ -10,15 +10,15 @@
 
 enum {
 	ETL_SCAN_INVALID = -1,	/* not JSON, or JSON jansson would refuse */
-	ETL_SCAN_UNSURE = 0,	/* ask jansson (nested objects, escapes in keys …) */
-	ETL_SCAN_OK = 1		/* a flat object, fields noted */
+	ETL_SCAN_UNSURE = 0,	/* ask jansson (escapes in keys, deep nesting …) */
+	ETL_SCAN_OK = 1		/* an object, its top-level fields noted */
 };
 
 struct etl_field {
 	const char	*key;	/* the key's bytes, without quotes or escapes */
 	size_t		 klen;
 	int		 type;	/* 's' string, 'n' number, 't' true, 'f' false,
-				   'z' null, 'a' array */
+				   'z' null, 'a' array, 'o' object */
 	const char	*val;	/* the value's bytes; a string without quotes */
 	size_t		 vlen;
 	int		 esc;	/* a string value holds escapes */

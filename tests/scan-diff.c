@@ -31,6 +31,8 @@ same(const struct etl_field *f, json_t *v, struct etl_buf *b)
 		return json_is_null(v);
 	case 'a':
 		return json_is_array(v);
+	case 'o':
+		return json_is_object(v);
 	}
 	return 0;
 }

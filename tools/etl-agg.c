@@ -822,7 +822,7 @@ add_scanned(const struct etl_scan *sc)
 			etl_buf_adds(&kb, "null");
 			continue;
 		}
-		if (fl->type == 'a')
+		if (fl->type == 'a' || fl->type == 'o')
 			return 0;
 		if (gkeys[i].bucket != B_NONE) {
 			l = NULL;

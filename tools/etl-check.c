@@ -569,8 +569,17 @@ fast_value(const struct node *n, const struct etl_field *f)
 	size_t i;
 	int need_num, need_str;
 
-	if (n->never || n->addl_node || f->type == 'a')
+	if (n->never || n->addl_node)
 		return 0;
+	if (f->type == 'a' || f->type == 'o') {
+		/* Containers pass here only where nothing looks inside them. */
+		if (n->nprops || n->nrequired || n->addl != -1 || n->items ||
+		    n->minitems >= 0 || n->maxitems >= 0 || n->enumv ||
+		    n->has_const)
+			return 0;
+		t = f->type == 'a' ? T_ARRAY : T_OBJECT;
+		return !n->types || (n->types & t);
+	}
 	need_num = f->type == 'n' && (n->has_min || n->has_max ||
 	    n->has_xmin || n->has_xmax || n->enumv || n->has_const ||
 	    (n->types & (T_INTEGER | T_NUMBER)) == T_INTEGER);
