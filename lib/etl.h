@@ -55,6 +55,13 @@ void	 etl_buf_printf(struct etl_buf *, const char *, ...) ETL_PRINTF(2, 3);
 const char *etl_buf_cstr(struct etl_buf *);	/* NUL-terminates */
 void	 etl_buf_free(struct etl_buf *);
 
+/* Writes all of it, through EINTR: 0, or -1 with errno. */
+int	 etl_write_all(int fd, const char *, size_t);
+/* Only spaces, tabs and CRs: a blank line, not a record. */
+int	 etl_blank(const char *, size_t);
+/* An option's number from min to max, else a message and usage(). */
+double	 etl_arg_number(const char *opt, const char *arg, double min, double max);
+
 /* Split "a,b,c" into a NULL-terminated vector of new strings. */
 char	**etl_split(const char *, int sep, size_t *np);
 void	 etl_split_free(char **);

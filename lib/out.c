@@ -17,25 +17,6 @@ static struct etl_buf tmp;
 
 void	etl_rejects_flush(void);
 
-/* Writes all of p to fd; 0, or -1 with errno. */
-int
-etl_write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 void
 etl_out_flush(void)
 {

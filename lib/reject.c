@@ -12,7 +12,6 @@
 
 #include "etl.h"
 
-int	etl_write_all(int, const char *, size_t);
 void	etl_stats_reject(const json_t *reasons);
 
 static int	 fd = -1;	/* where rejects go; -1 not decided yet */

@@ -9,7 +9,6 @@
 #include "etl.h"
 
 void	etl_rejects_flush(void);
-int	etl_write_all(int, const char *, size_t);
 
 unsigned long long etl_n_in, etl_n_out, etl_n_rejected;
 

@@ -9,17 +9,6 @@
 #include "etl.h"
 
 static int
-blank(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-			return 0;
-	return 1;
-}
-
-static int
 run(struct etl_input *in, etl_rec_fn *fn, void *arg)
 {
 	struct etl_lines *l;
@@ -30,7 +19,7 @@ run(struct etl_input *in, etl_rec_fn *fn, void *arg)
 
 	l = etl_lines_new(in);
 	while (!etl_signalled && (st = etl_lines_next(l, &p, &n, &toolong)) == 1) {
-		if (blank(p, n))
+		if (etl_blank(p, n))
 			continue;
 		memset(&r, 0, sizeof(r));
 		r.file = etl_input_name(in);

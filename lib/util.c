@@ -1,8 +1,10 @@
 /* util.c - allocation that dies, growable buffers, splitting. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "etl.h"
 
@@ -161,4 +163,48 @@ etl_split_free(char **v)
 	for (p = v; *p; p++)
 		free(*p);
 	free(v);
+}
+
+int
+etl_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+etl_blank(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+double
+etl_arg_number(const char *opt, const char *arg, double min, double max)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(arg, &end);
+	if (*arg == '\0' || *end != '\0' || errno || !(d >= min && d <= max)) {
+		etl_error("%s %s: expected a number from %g to %g", opt, arg,
+		    min, max);
+		etl_usage();
+	}
+	return d;
 }

@@ -713,21 +713,6 @@ check(struct etl_rec *r, void *arg)
 		etl_out_rec(r);
 }
 
-static double
-parse_ratio(const char *s)
-{
-	char *end;
-	double d;
-
-	errno = 0;
-	d = strtod(s, &end);
-	if (errno || end == s || *end || !(d >= 0 && d <= 1)) {
-		etl_error("--max-reject-ratio: %s: not a number from 0 to 1", s);
-		etl_usage();
-	}
-	return d;
-}
-
 static unsigned long long
 parse_count(const char *s)
 {
@@ -765,7 +750,7 @@ main(int argc, char *argv[])
 	    NULL)) != -1) {
 		switch (ch) {
 		case OPT_RATIO:
-			ratio = parse_ratio(optarg);
+			ratio = etl_arg_number("--max-reject-ratio", optarg, 0, 1);
 			break;
 		case OPT_MAXREJ:
 			maxrej = parse_count(optarg);

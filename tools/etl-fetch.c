@@ -338,17 +338,6 @@ emit_object(const struct src *s, unsigned long line, const char *p, size_t n,
 	json_decref(o);
 }
 
-static int
-blank(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-			return 0;
-	return 1;
-}
-
 /* NDJSON: one record a line, passed byte for byte when nothing is added. */
 static void
 read_ndjson(struct src *s)
@@ -363,7 +352,7 @@ read_ndjson(struct src *s)
 
 	l = etl_lines_new(s->in);
 	while (!etl_signalled && (st = etl_lines_next(l, &p, &n, &toolong)) == 1) {
-		if (blank(p, n))
+		if (etl_blank(p, n))
 			continue;
 		etl_count_in(1);
 		if ((etl_n_in & 4095) == 0)
@@ -749,23 +738,6 @@ tmpfd(void)
 	return fd;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* A document that is a JSON string holding JSON: decoded and read again. */
 static void
 jdecode_doc(struct jr *j)
@@ -795,7 +767,7 @@ jdecode_doc(struct jr *j)
 	etl_warn("%s:%lu: the document is a JSON string holding JSON; "
 	    "decoded once more", j->s->name, j->vline);
 	fd = tmpfd();
-	if (write_all(fd, p, n) == -1 || lseek(fd, 0, SEEK_SET) == -1)
+	if (etl_write_all(fd, p, n) == -1 || lseek(fd, 0, SEEK_SET) == -1)
 		etl_die(ETL_EX_IOERR, "temporary file: %s", strerror(errno));
 	json_decref(str);
 	sub = *j->s;
@@ -1576,7 +1548,7 @@ read_glob(const char *pat)
 static size_t
 dl_write(char *p, size_t sz, size_t nm, void *arg)
 {
-	return write_all(*(int *)arg, p, sz * nm) == 0 ? sz * nm : 0;
+	return etl_write_all(*(int *)arg, p, sz * nm) == 0 ? sz * nm : 0;
 }
 
 static int
@@ -1798,7 +1770,7 @@ read_replay(const char *path)
 	nfiles++;
 	l = etl_lines_new(in);
 	while (!etl_signalled && (st = etl_lines_next(l, &p, &n, &toolong)) == 1) {
-		if (blank(p, n))
+		if (etl_blank(p, n))
 			continue;
 		etl_count_in(1);
 		if (n > 9 && memcmp(p, "__reject\t", 9) == 0) {
@@ -1889,22 +1861,6 @@ add_where(const char *arg)
 	w->key = estrndup(arg, k);
 	w->op = ops[i].op;
 	w->val = estrdup(arg + k + strlen(ops[i].s));
-}
-
-static double
-number(const char *opt_name, const char *arg, double min, double max)
-{
-	char *end;
-	double d;
-
-	errno = 0;
-	d = strtod(arg, &end);
-	if (errno || end == arg || *end || !(d >= min && d <= max)) {
-		etl_error("%s %s: expected a number from %g to %g", opt_name, arg,
-		    min, max);
-		etl_usage();
-	}
-	return d;
 }
 
 int
@@ -1999,10 +1955,10 @@ main(int argc, char *argv[])
 			replay[nreplay++] = optarg;
 			break;
 		case OPT_RETRIES:
-			opt.retries = (long)number("--retries", optarg, 0, 100);
+			opt.retries = (long)etl_arg_number("--retries", optarg, 0, 100);
 			break;
 		case OPT_TIMEOUT:
-			opt.timeout = number("--timeout", optarg, 0, 1e7);
+			opt.timeout = etl_arg_number("--timeout", optarg, 0, 1e7);
 			break;
 		default:
 			etl_option(ch, optarg);

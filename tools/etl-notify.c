@@ -78,22 +78,6 @@ static size_t		 nrcpts;
 static double		 timeout_s = 10, backoff_s = 0.5;
 static long		 retries = 3;
 
-static double
-parse_seconds(const char *opt, const char *s, double lo, double hi)
-{
-	char *end;
-	double d;
-
-	errno = 0;
-	d = strtod(s, &end);
-	if (*s == '\0' || *end != '\0' || errno || !(d >= lo && d <= hi)) {
-		etl_error("%s: \"%s\": expected seconds from %g to %g", opt, s,
-		    lo, hi);
-		etl_usage();
-	}
-	return d;
-}
-
 static void
 add_target(int kind, const char *arg)
 {
@@ -769,7 +753,7 @@ main(int argc, char *argv[])
 	    NULL)) != -1) {
 		switch (ch) {
 		case OPT_BACKOFF:
-			backoff_s = parse_seconds("--backoff", optarg, 0,
+			backoff_s = etl_arg_number("--backoff", optarg, 0,
 			    MAX_DELAY);
 			break;
 		case OPT_FILE:
@@ -781,7 +765,7 @@ main(int argc, char *argv[])
 			mail_from = estrdup(addr);
 			break;
 		case OPT_RETRIES:
-			d = parse_seconds("--retries", optarg, 0, MAX_RETRIES);
+			d = etl_arg_number("--retries", optarg, 0, MAX_RETRIES);
 			if (d != (long)d) {
 				etl_error("--retries: \"%s\": expected a whole "
 				    "number", optarg);
@@ -797,7 +781,7 @@ main(int argc, char *argv[])
 			subject_opt = optarg;
 			break;
 		case OPT_TIMEOUT:
-			timeout_s = parse_seconds("--timeout", optarg, 0.001,
+			timeout_s = etl_arg_number("--timeout", optarg, 0.001,
 			    3600);
 			break;
 		case OPT_TO:
