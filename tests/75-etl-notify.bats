@@ -248,7 +248,7 @@ x|no target
 --smtp smtp://h --from a@b.c --to <c@d.e> x|--to: "<c@d.e>": expected an address
 --file a --retries x x|--retries x: expected a number
 --file a --retries 1.5 x|expected a whole number
---file a --timeout 0 x|--timeout: "0"
+--file a --timeout 0 x|--timeout 0: expected a number
 --file a|no message
 EOF
 	[ ! -e a ]
