@@ -414,6 +414,7 @@ apply(const json_t *journal)
 	json_t *ops = json_object_get(journal, "ops"), *op, *m;
 	char *commits = path("%s/_commits", root), *name, *p;
 	size_t i;
+	int r;
 
 	for (i = 0; i < json_array_size(ops); i++) {
 		const char *o, *f, *t;
@@ -435,6 +436,7 @@ apply(const json_t *journal)
 	json_object_del(m, "ops");
 	name = path("%s.json", c);
 	write_atomic(commits, name, m);
+	free(name);
 	json_decref(m);
 	p = path("%s/.%s.pending", commits, c);
 	if (unlink(p) == -1 && errno != ENOENT)
@@ -443,10 +445,10 @@ apply(const json_t *journal)
 	p = path("%s/.staging-%s", root, c);
 	rm_rf(p);
 	free(p);
-	if (fsync_path(commits, 1) == -1 || fsync_path(root, 1) == -1)
-		etl_die(ETL_EX_IOERR, "%s: fsync: %s", root, strerror(errno));
-	free(name);
+	r = fsync_path(commits, 1) == -1 || fsync_path(root, 1) == -1;
 	free(commits);
+	if (r)
+		etl_die(ETL_EX_IOERR, "%s: fsync: %s", root, strerror(errno));
 }
 
 static int
