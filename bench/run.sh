@@ -56,7 +56,7 @@ done
 
 # The peers and the measuring tools, from Debian when missing.
 debs=
-for c in hyperfine:hyperfine jq:jq mlr:miller python3:python3; do
+for c in hyperfine:hyperfine jq:jq mlr:miller /usr/bin/python3:python3; do
 	command -v "${c%%:*}" >/dev/null || debs="$debs ${c#*:}"
 done
 [ -x /usr/bin/time ] || debs="$debs time"
