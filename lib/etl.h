@@ -143,6 +143,7 @@ struct etl_rec {
 	json_t		*json;		/* see etl_rec_object() */
 	int		 parsed;
 	int		 toolong;
+	int		 object;	/* a scanner saw a valid JSON object */
 };
 typedef void etl_rec_fn(struct etl_rec *, void *arg);
 /*

@@ -134,7 +134,7 @@ etl_reject(struct etl_rec *r, json_t *reasons)
 	if (reasons == NULL)
 		etl_reason(&reasons, "", "unknown", "rejected");
 	head(r->file, r->line, reasons);
-	if (r->json && json_is_object(r->json)) {
+	if ((r->json && json_is_object(r->json)) || r->object) {
 		etl_buf_add(&line, ",\"record\":", 10);
 		etl_buf_add(&line, r->raw, r->len);
 	} else {

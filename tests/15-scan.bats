@@ -45,6 +45,15 @@ for i in range(20000):
         i, r.choice(['530000', '1e6', '-1', '"12"', '0.5']), r.choice(['"EUR"', 'null', '"eur"', '"\\u0045UR"']),
         r.choice(['84.0', '9.99', '500', '501', '10']), r.choice(['apartment', 'house', 'castle']),
         r.choice(['2021-02-17', '2021-02-30', '2024-02-29']), r.choice(['6309.52', '499.99', '15000', '15000.01']))
+    k = r.random()
+    if k < 0.1:
+        rec = rec.replace('"id":', '"ident":')
+    elif k < 0.2:
+        rec = rec[:-1] + ',"extra":{"x":[1,{"y":2}]},"a/b~c":1}'
+    elif k < 0.25:
+        rec = rec.replace('"price":', '"price":[1],"p":')
+    elif k < 0.3:
+        rec = rec.replace('"living_area":', '"living_area":12345678901234567890123,"la":')
     print(rec)
 PY
 	etl-check -s "$DATA/check/offers.schema.json" mixed.ndjson >fast.out 3>fast.rej 2>/dev/null

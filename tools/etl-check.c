@@ -653,18 +653,88 @@ fast_value(const struct node *n, const struct etl_field *f)
 	return 1;
 }
 
-static int
-fast_ok(const struct node *root, const struct etl_scan *s)
+/* A scanned scalar as the value the full parser would make (new reference). */
+static json_t *
+field_json(const struct etl_field *f)
 {
+	static struct etl_buf str;
+	double d;
+
+	switch (f->type) {
+	case 's':
+		if (etl_scan_string(f, &str) == -1)
+			return NULL;
+		return json_stringn_nocheck(str.p, str.len);
+	case 't':
+		return json_true();
+	case 'f':
+		return json_false();
+	case 'z':
+		return json_null();
+	case 'n':
+		if (memchr(f->val, '.', f->vlen) == NULL &&
+		    memchr(f->val, 'e', f->vlen) == NULL &&
+		    memchr(f->val, 'E', f->vlen) == NULL) {
+			char tmp[24], *end;
+			long long ll;
+
+			if (f->vlen > 18)
+				return NULL;	/* may overflow: the full path */
+			memcpy(tmp, f->val, f->vlen);
+			tmp[f->vlen] = '\0';
+			ll = strtoll(tmp, &end, 10);
+			return json_integer(ll);
+		}
+		if (etl_scan_number(f, &d) == -1)
+			return NULL;
+		return json_real(d);
+	}
+	return NULL;
+}
+
+static void
+pointer(struct etl_buf *path, const char *k, size_t n)
+{
+	size_t i;
+
+	path->len = 0;
+	etl_buf_addc(path, '/');
+	for (i = 0; i < n; i++) {
+		if (k[i] == '~')
+			etl_buf_adds(path, "~0");
+		else if (k[i] == '/')
+			etl_buf_adds(path, "~1");
+		else
+			etl_buf_addc(path, k[i]);
+	}
+}
+
+/*
+ * The scanner's path: the record's top-level fields judged one by one,
+ * the sure ones without building anything, the others as single values
+ * through validate(), so the reasons are the full validator's.  -1 asks
+ * for the full validator (a container under a schema that looks inside
+ * it, an integer that may overflow, a root schema beyond properties).
+ */
+static int
+flat_validate(const struct node *root, const struct etl_scan *s, json_t **rs)
+{
+	static struct etl_buf path;
 	const struct etl_field *f;
+	json_t *v;
 	size_t i, j;
 
 	if (root->never || root->addl_node || root->enumv || root->has_const ||
 	    (root->types && !(root->types & T_OBJECT)))
-		return 0;
+		return -1;
 	for (i = 0; i < root->nrequired; i++)
-		if (etl_scan_get(s, root->required[i], root->reqlen[i]) == NULL)
-			return 0;
+		if (etl_scan_get(s, root->required[i], root->reqlen[i]) == NULL) {
+			path.len = 0;
+			etl_buf_addc(&path, '/');
+			etl_buf_adds(&path, root->required[i]);
+			etl_reason(rs, etl_buf_cstr(&path), "required",
+			    "missing required field \"%s\"", root->required[i]);
+		}
 	for (i = 0; i < s->n; i++) {
 		f = &s->f[i];
 		/* Records of a stream mostly share one field order. */
@@ -678,14 +748,27 @@ fast_ok(const struct node *root, const struct etl_scan *s)
 				    memcmp(root->props[j].name, f->key, f->klen) == 0)
 					break;
 		if (j == root->nprops) {
-			if (root->addl == 0)
-				return 0;
+			if (root->addl == 0) {
+				pointer(&path, f->key, f->klen);
+				etl_reason(rs, etl_buf_cstr(&path), "additional",
+				    "field \"%.*s\" is not allowed", (int)f->klen,
+				    f->key);
+			}
 			continue;
 		}
-		if (!fast_value(root->props[j].node, f))
-			return 0;
+		if (fast_value(root->props[j].node, f))
+			continue;
+		if (f->type == 'a' || f->type == 'o' || (v = field_json(f)) == NULL)
+			goto full;
+		pointer(&path, f->key, f->klen);
+		validate(root->props[j].node, v, &path, rs);
+		json_decref(v);
 	}
-	return 1;
+	return 0;
+full:
+	json_decref(*rs);
+	*rs = NULL;
+	return -1;
 }
 
 static int use_fast = 1;
@@ -699,8 +782,12 @@ check(struct etl_rec *r, void *arg)
 	json_t *o, *rs = NULL;
 
 	if (use_fast && etl_scan_object(&scan, r->raw, r->len) == ETL_SCAN_OK &&
-	    fast_ok(schema, &scan)) {
-		etl_out_rec(r);
+	    flat_validate(schema, &scan, &rs) == 0) {
+		r->object = 1;
+		if (rs)
+			etl_reject(r, rs);
+		else
+			etl_out_rec(r);
 		return;
 	}
 	if ((o = etl_rec_object(r)) == NULL)
