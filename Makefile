@@ -74,12 +74,13 @@ deps:
 	fi
 
 BATS_FLAGS ?=
+TESTS	?= tests
 # make test VALGRIND=1: every tool under valgrind (tests/helper.bash).
 export VALGRIND
 
 test: deps
 	$(MAKE) all $(TESTBINS)
-	bats $(BATS_FLAGS) tests
+	bats $(BATS_FLAGS) $(TESTS)
 
 asan:
 	$(MAKE) clean

@@ -196,8 +196,12 @@ etl_json_dump(struct etl_buf *b, const json_t *j)
 json_t *
 etl_json_parse(const char *p, size_t n, json_error_t *err)
 {
+	json_error_t own;
 	const char *z;
 	json_t *j;
+
+	if (err == NULL)
+		err = &own;
 
 	/* jansson skips some NUL bytes between tokens; a record may hold none. */
 	if ((z = memchr(p, '\0', n)) != NULL) {

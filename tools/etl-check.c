@@ -86,7 +86,7 @@ num(json_t *v, const char *where, const char *kw)
 static long
 count(json_t *v, const char *where, const char *kw)
 {
-	double d;
+	double d = 0;
 
 	if (!json_is_number(v) || (d = json_number_value(v)) < 0 ||
 	    d != floor(d) || d > 1e15)
