@@ -134,6 +134,13 @@ int	 etl_lines_next(struct etl_lines *, const char **p, size_t *len,
 unsigned long etl_lines_lineno(struct etl_lines *);
 void	 etl_lines_free(struct etl_lines *);
 
+/* progress.c: a status line while reading, only on a terminal. */
+double	 etl_now(void);			/* monotonic seconds */
+/* size: the input's bytes when known, else 0. */
+void	 etl_progress_start(struct etl_input *, const char *name, double size);
+void	 etl_progress_tick(void);	/* cheap: call per record */
+void	 etl_progress_end(void);
+
 /* stream.c: the record loop. */
 struct etl_rec {
 	const char	*file;		/* "-" is shown as <stdin> */

@@ -2,6 +2,8 @@
  * stream.c - the record loop every tool runs: lines in, one callback per
  * record, parsed only when the tool asks.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,7 +11,7 @@
 #include "etl.h"
 
 static int
-run(struct etl_input *in, etl_rec_fn *fn, void *arg)
+run(struct etl_input *in, double size, etl_rec_fn *fn, void *arg)
 {
 	struct etl_lines *l;
 	struct etl_rec r;
@@ -18,7 +20,10 @@ run(struct etl_input *in, etl_rec_fn *fn, void *arg)
 	int st = 0, toolong;
 
 	l = etl_lines_new(in);
+	etl_progress_start(in, etl_input_name(in), size);
 	while (!etl_signalled && (st = etl_lines_next(l, &p, &n, &toolong)) == 1) {
+		if ((etl_n_in & 255) == 0)
+			etl_progress_tick();
 		if (etl_blank(p, n))
 			continue;
 		memset(&r, 0, sizeof(r));
@@ -39,6 +44,7 @@ run(struct etl_input *in, etl_rec_fn *fn, void *arg)
 		fn(&r, arg);
 		json_decref(r.json);
 	}
+	etl_progress_end();
 	if (!etl_signalled && st == -1) {
 		etl_error("%s:%lu: %s", etl_input_name(in),
 		    etl_lines_lineno(l) + 1, etl_input_error(in));
@@ -54,11 +60,12 @@ int
 etl_loop(int argc, char **argv, etl_rec_fn *fn, void *arg)
 {
 	struct etl_input *in;
+	struct stat sb;
 	int i, st, ret = 0;
 
 	if (argc == 0) {
 		in = etl_input_open("-");
-		ret = run(in, fn, arg);
+		ret = run(in, 0, fn, arg);
 		etl_input_close(in);
 		return ret;
 	}
@@ -69,7 +76,8 @@ etl_loop(int argc, char **argv, etl_rec_fn *fn, void *arg)
 				ret = ETL_EX_NOINPUT;
 			continue;
 		}
-		if ((st = run(in, fn, arg)) != 0 && ret == 0)
+		if ((st = run(in, stat(argv[i], &sb) == 0 && S_ISREG(sb.st_mode) ?
+		    (double)sb.st_size : 0, fn, arg)) != 0 && ret == 0)
 			ret = st;
 		etl_input_close(in);
 	}

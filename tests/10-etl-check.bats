@@ -303,3 +303,18 @@ codes() {
 	assert_eq "$(lines valid.ndjson)" 2
 	grep -q ' 2 range' ex.out || grep -q 'range' ex.out
 }
+
+@test "progress on a terminal only, and never with -q" {
+	schema '{}'
+	awk 'BEGIN { for (i = 0; i < 5000; i++) printf "{\"i\":%d}\n", i }' >part.ndjson
+	cat >feed.sh <<'SH'
+{ cat part.ndjson; sleep 0.8; cat part.ndjson part.ndjson; } | etl-check -s schema.json "$@" >/dev/null 3>/dev/null
+SH
+	script -qec "bash feed.sh" /dev/null >tty.out
+	grep -q 'etl-check: <stdin>: [0-9.]* MB, [0-9]* records, [0-9]* records/s' tty.out
+	script -qec "bash feed.sh -q" /dev/null >quiet.out
+	! grep -q 'records/s' quiet.out
+	bash feed.sh 2>notty.err
+	! grep -q 'records/s' notty.err
+	assert_contains notty.err "15000 in, 15000 out"
+}

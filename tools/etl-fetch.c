@@ -112,91 +112,6 @@ static struct etl_buf tmp;
 
 static void	read_input(struct src *, enum fmt);
 
-/* Progress on a terminal: bytes of the total, records/s, ETA. */
-static struct {
-	int		 on;
-	int		 shown;
-	struct src	*s;
-	double		 t0, last;
-	unsigned long long n0;
-} prog;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-progress_start(struct src *s)
-{
-	if (!prog.on)
-		return;
-	prog.s = s;
-	prog.t0 = now();
-	prog.last = 0;
-	prog.shown = 0;
-	prog.n0 = etl_n_in;
-}
-
-static void
-progress_tick(void)
-{
-	char line[512];
-	double t, el, rate;
-	uint64_t got;
-	unsigned long long n;
-	int len;
-
-	if (!prog.on || prog.s == NULL)
-		return;
-	t = now();
-	if (prog.shown && t - prog.last < 0.25)
-		return;
-	prog.last = t;
-	prog.shown = 1;
-	el = t - prog.t0;
-	n = etl_n_in - prog.n0;
-	got = etl_input_raw_bytes(prog.s->in);
-	rate = el > 0 ? n / el : 0;
-	len = snprintf(line, sizeof(line), "\r%s: %s: %.1f", etl_tool,
-	    prog.s->name, got / 1e6);
-	if (prog.s->size > 0 && len > 0 && (size_t)len < sizeof(line)) {
-		double eta = got > 0 ? el * (double)(prog.s->size - (got <
-		    prog.s->size ? got : prog.s->size)) / got : 0;
-
-		len += snprintf(line + len, sizeof(line) - len,
-		    "/%.1f MB (%d%%)", prog.s->size / 1e6,
-		    (int)(100.0 * (got < prog.s->size ? got : prog.s->size) /
-		    prog.s->size));
-		if ((size_t)len < sizeof(line))
-			len += snprintf(line + len, sizeof(line) - len,
-			    ", %llu records, %.0f records/s, ETA %d:%02d", n,
-			    rate, (int)eta / 60, (int)eta % 60);
-	} else if (len > 0 && (size_t)len < sizeof(line))
-		len += snprintf(line + len, sizeof(line) - len,
-		    " MB, %llu records, %.0f records/s", n, rate);
-	if (len < 0)
-		return;
-	if ((size_t)len >= sizeof(line) - 4)
-		len = (int)sizeof(line) - 4;
-	memcpy(line + len, "\033[K", 3);
-	/* Not a log line: a status line rewritten in place. */
-	if (write(STDERR_FILENO, line, (size_t)len + 3) == -1)
-		prog.on = 0;
-}
-
-static void
-progress_end(void)
-{
-	if (prog.on && prog.shown &&
-	    write(STDERR_FILENO, "\r\033[K", 4) == -1)
-		prog.on = 0;
-	prog.s = NULL;
-}
 
 /* The status a failed read leaves: corrupt data 65, else 74. */
 static void
@@ -356,7 +271,7 @@ read_ndjson(struct src *s)
 			continue;
 		etl_count_in(1);
 		if ((etl_n_in & 4095) == 0)
-			progress_tick();
+			etl_progress_tick();
 		memset(&r, 0, sizeof(r));
 		r.file = s->name;
 		r.line = etl_lines_lineno(l);
@@ -427,7 +342,7 @@ jfill(struct jr *j)
 	}
 	j->pos = 0;
 	j->len = (size_t)n;
-	progress_tick();
+	etl_progress_tick();
 	return 1;
 }
 
@@ -1152,7 +1067,7 @@ read_csv(struct src *s, int delim)
 			read_failed(s, c.line);
 			break;
 		}
-		progress_tick();
+		etl_progress_tick();
 		rlen += (size_t)n;
 		if (cd == (iconv_t)-1) {
 			if (rlen > 0)
@@ -1315,9 +1230,9 @@ static void
 read_stream(struct src *s, enum fmt f)
 {
 	nfiles++;
-	progress_start(s);
+	etl_progress_start(s->in, s->name, s->size);
 	read_input(s, opt.fmt != F_AUTO ? opt.fmt : f);
-	progress_end();
+	etl_progress_end();
 	nbytes += etl_input_raw_bytes(s->in);
 }
 
@@ -1596,7 +1511,7 @@ read_url(const char *url)
 	long attempt, code;
 	int fd, retry;
 
-	deadline = opt.timeout > 0 ? now() + opt.timeout : 0;
+	deadline = opt.timeout > 0 ? etl_now() + opt.timeout : 0;
 	if ((h = curl_easy_init()) == NULL)
 		etl_die(ETL_EX_SOFTWARE, "curl_easy_init failed");
 	for (attempt = 0; ; attempt++) {
@@ -1615,7 +1530,7 @@ read_url(const char *url)
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, dl_abort);
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
 		if (deadline) {
-			left = deadline - now();
+			left = deadline - etl_now();
 			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
 			    (long)(left > 0.001 ? left * 1000 : 1));
 		} else {
@@ -1641,7 +1556,7 @@ read_url(const char *url)
 			    curl_easy_strerror(rc));
 			retry = transient(rc);
 		}
-		left = deadline ? deadline - now() : 1e9;
+		left = deadline ? deadline - etl_now() : 1e9;
 		if (!retry || attempt >= opt.retries || left <= 0) {
 			if (retry)
 				etl_error("%s: %s (gave up after %ld attempts)",
@@ -1972,7 +1887,6 @@ main(int argc, char *argv[])
 			etl_usage();
 		}
 
-	prog.on = isatty(STDERR_FILENO) && !etl_quiet && !etl_log_json;
 	for (ch = 0; ch < argc; ch++)
 		urls |= is_url(argv[ch]);
 	if (urls && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
