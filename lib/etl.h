@@ -114,6 +114,8 @@ struct etl_input *etl_input_fd(int fd, const char *name);
 /* Bytes read, 0 at the end, -1 on error (etl_input_error() says why). */
 ssize_t	 etl_input_read(struct etl_input *, void *, size_t);
 const char *etl_input_error(struct etl_input *);
+/* The exit status the error calls for: 65 corrupt or truncated data, 74 I/O. */
+int	 etl_input_status(struct etl_input *);
 /* The first bytes, decompressed, without consuming them (for sniffing). */
 size_t	 etl_input_peek(struct etl_input *, const char **);
 const char *etl_input_name(struct etl_input *);

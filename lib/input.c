@@ -32,6 +32,7 @@ struct etl_input {
 	char		*peek;		/* decompressed, not yet consumed */
 	size_t		 peekpos, peeklen;
 	char		 err[256];
+	int		 status;	/* of the error: 65 corrupt data, 74 I/O */
 };
 
 /* Fills the raw buffer; 0 at end of file, -1 on error. */
@@ -52,6 +53,7 @@ fill(struct etl_input *in)
 		if (errno == EINTR && !etl_signalled)
 			continue;
 		snprintf(in->err, sizeof(in->err), "%s", strerror(errno));
+		in->status = ETL_EX_IOERR;
 		return -1;
 	}
 	if (n == 0)
@@ -135,6 +137,7 @@ read_zstd(struct etl_input *in, void *buf, size_t n)
 			if (in->zlast != 0) {
 				snprintf(in->err, sizeof(in->err),
 				    "truncated zstd data");
+				in->status = ETL_EX_DATAERR;
 				return -1;
 			}
 			return 0;
@@ -147,6 +150,7 @@ read_zstd(struct etl_input *in, void *buf, size_t n)
 		if (ZSTD_isError(z)) {
 			snprintf(in->err, sizeof(in->err), "corrupt zstd data: %s",
 			    ZSTD_getErrorName(z));
+			in->status = ETL_EX_DATAERR;
 			return -1;
 		}
 		in->zlast = z;
@@ -169,6 +173,7 @@ read_gzip(struct etl_input *in, void *buf, size_t n)
 			if (!in->gzend) {
 				snprintf(in->err, sizeof(in->err),
 				    "truncated gzip data");
+				in->status = ETL_EX_DATAERR;
 				return -1;
 			}
 			return 0;
@@ -187,6 +192,7 @@ read_gzip(struct etl_input *in, void *buf, size_t n)
 		else if (z != Z_OK && z != Z_BUF_ERROR) {
 			snprintf(in->err, sizeof(in->err), "corrupt gzip data: %s",
 			    in->gz.msg ? in->gz.msg : "inflate failed");
+			in->status = ETL_EX_DATAERR;
 			return -1;
 		}
 	}
@@ -217,6 +223,7 @@ read_plain(struct etl_input *in, void *buf, size_t n)
 		if (errno == EINTR && !etl_signalled)
 			continue;
 		snprintf(in->err, sizeof(in->err), "%s", strerror(errno));
+		in->status = ETL_EX_IOERR;
 		return -1;
 	}
 	if (r == 0)
@@ -279,6 +286,12 @@ const char *
 etl_input_error(struct etl_input *in)
 {
 	return in->err[0] ? in->err : "read error";
+}
+
+int
+etl_input_status(struct etl_input *in)
+{
+	return in->status ? in->status : ETL_EX_IOERR;
 }
 
 const char *

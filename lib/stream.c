@@ -49,8 +49,7 @@ run(struct etl_input *in, double size, etl_rec_fn *fn, void *arg)
 		etl_error("%s:%lu: %s", etl_input_name(in),
 		    etl_lines_lineno(l) + 1, etl_input_error(in));
 		etl_lines_free(l);
-		return errno == EIO || strstr(etl_input_error(in), "data") == NULL ?
-		    ETL_EX_IOERR : ETL_EX_DATAERR;
+		return etl_input_status(in);
 	}
 	etl_lines_free(l);
 	return 0;

@@ -120,7 +120,7 @@ read_failed(struct src *s, unsigned long line)
 	const char *e = etl_input_error(s->in);
 
 	etl_error("%s:%lu: %s", s->name, line, e);
-	etl_status(strstr(e, "data") ? ETL_EX_DATAERR : ETL_EX_IOERR);
+	etl_status(etl_input_status(s->in));
 }
 
 static json_t *
