@@ -519,6 +519,24 @@ etl_scan_number(const struct etl_field *f, double *d)
 	return *d - *d == 0 ? 0 : -1;
 }
 
+int
+etl_scan_numeric(const struct etl_field *f, long long *ll, double *d)
+{
+	char tmp[24];
+
+	if (memchr(f->val, '.', f->vlen) || memchr(f->val, 'e', f->vlen) ||
+	    memchr(f->val, 'E', f->vlen))
+		return etl_scan_number(f, d) == 0 ? 0 : -1;
+	/* Up to 18 characters always fit; longer ones may not. */
+	if (f->vlen > 18)
+		return -1;
+	memcpy(tmp, f->val, f->vlen);
+	tmp[f->vlen] = '\0';
+	*ll = strtoll(tmp, NULL, 10);
+	*d = (double)*ll;
+	return 1;
+}
+
 static void
 put_utf8(struct etl_buf *b, unsigned u)
 {

@@ -35,6 +35,12 @@ int	 etl_scan_object(struct etl_scan *, const char *, size_t);
 const struct etl_field *etl_scan_get(const struct etl_scan *, const char *, size_t);
 /* A number value as a double: 0, or -1 when it would not read back (overflow). */
 int	 etl_scan_number(const struct etl_field *, double *);
+/*
+ * A number value as the stream's parser reads it: 1 an integer in *ll
+ * (no fraction or exponent), 0 a real in *d, -1 one to leave to the full
+ * parser (an integer that may not fit 64 bits, a real that overflows).
+ */
+int	 etl_scan_numeric(const struct etl_field *, long long *ll, double *d);
 /* A string value decoded (escapes resolved) into buf as a C string; -1 if it holds U+0000. */
 int	 etl_scan_string(const struct etl_field *, struct etl_buf *);
 void	 etl_scan_free(struct etl_scan *);

@@ -769,31 +769,14 @@ static struct fval {
 } *fv;				/* one per field, for the scanner's path */
 static int use_scan;		/* every aggregate numeric: the scanner will do */
 
-/*
- * A number as jansson reads it without JSON_DECODE_INT_AS_REAL: an
- * integer when it has no fraction or exponent and fits 64 bits.  -1 for
- * one beyond 64 bits, which the full path turns into a real.
- */
+/* The scanner's number, as the full path would count it. */
 static int
 scan_num(const struct etl_field *fl, double *d, long long *ll, int *isint)
 {
-	char tmp[32], *end;
+	int k = etl_scan_numeric(fl, ll, d);
 
-	*isint = memchr(fl->val, '.', fl->vlen) == NULL &&
-	    memchr(fl->val, 'e', fl->vlen) == NULL &&
-	    memchr(fl->val, 'E', fl->vlen) == NULL;
-	if (!*isint)
-		return etl_scan_number(fl, d);
-	if (fl->vlen >= sizeof(tmp) - 1 || fl->vlen > 19)
-		return -1;
-	memcpy(tmp, fl->val, fl->vlen);
-	tmp[fl->vlen] = '\0';
-	errno = 0;
-	*ll = strtoll(tmp, &end, 10);
-	if (errno == ERANGE)
-		return -1;
-	*d = (double)*ll;
-	return 0;
+	*isint = k == 1;
+	return k == -1 ? -1 : 0;
 }
 
 /*

@@ -658,6 +658,7 @@ static json_t *
 field_json(const struct etl_field *f)
 {
 	static struct etl_buf str;
+	long long ll;
 	double d;
 
 	switch (f->type) {
@@ -672,22 +673,13 @@ field_json(const struct etl_field *f)
 	case 'z':
 		return json_null();
 	case 'n':
-		if (memchr(f->val, '.', f->vlen) == NULL &&
-		    memchr(f->val, 'e', f->vlen) == NULL &&
-		    memchr(f->val, 'E', f->vlen) == NULL) {
-			char tmp[24], *end;
-			long long ll;
-
-			if (f->vlen > 18)
-				return NULL;	/* may overflow: the full path */
-			memcpy(tmp, f->val, f->vlen);
-			tmp[f->vlen] = '\0';
-			ll = strtoll(tmp, &end, 10);
+		switch (etl_scan_numeric(f, &ll, &d)) {
+		case 1:
 			return json_integer(ll);
+		case 0:
+			return json_real(d);
 		}
-		if (etl_scan_number(f, &d) == -1)
-			return NULL;
-		return json_real(d);
+		return NULL;	/* may overflow: the full path */
 	}
 	return NULL;
 }
