@@ -108,6 +108,23 @@ type_bit(json_t *v, const char *where)
 	return 0;
 }
 
+/* Appends "/" and the key, escaped as a JSON Pointer token (RFC 6901). */
+static void
+pointer_add(struct etl_buf *path, const char *k, size_t n)
+{
+	size_t i;
+
+	etl_buf_addc(path, '/');
+	for (i = 0; i < n; i++) {
+		if (k[i] == '~')
+			etl_buf_adds(path, "~0");
+		else if (k[i] == '/')
+			etl_buf_adds(path, "~1");
+		else
+			etl_buf_addc(path, k[i]);
+	}
+}
+
 /* A JSON Pointer to a schema place: where + "/" + key (escaped). */
 static char *
 subpath(const char *where, const char *key)
@@ -115,15 +132,7 @@ subpath(const char *where, const char *key)
 	struct etl_buf b = { 0 };
 
 	etl_buf_adds(&b, where);
-	etl_buf_addc(&b, '/');
-	for (; *key; key++) {
-		if (*key == '~')
-			etl_buf_adds(&b, "~0");
-		else if (*key == '/')
-			etl_buf_adds(&b, "~1");
-		else
-			etl_buf_addc(&b, *key);
-	}
+	pointer_add(&b, key, strlen(key));
 	return (char *)etl_buf_cstr(&b);	/* the buffer is the string */
 }
 
@@ -519,15 +528,7 @@ validate(const struct node *n, const json_t *v, struct etl_buf *path,
 					break;
 				}
 			path->len = plen;
-			etl_buf_addc(path, '/');
-			for (p = k; *p; p++) {
-				if (*p == '~')
-					etl_buf_adds(path, "~0");
-				else if (*p == '/')
-					etl_buf_adds(path, "~1");
-				else
-					etl_buf_addc(path, *p);
-			}
+			pointer_add(path, k, strlen(k));
 			if (sub == NULL && n->addl == 0)
 				etl_reason(rs, etl_buf_cstr(path), "additional",
 				    "field \"%s\" is not allowed", k);
@@ -684,23 +685,6 @@ field_json(const struct etl_field *f)
 	return NULL;
 }
 
-static void
-pointer(struct etl_buf *path, const char *k, size_t n)
-{
-	size_t i;
-
-	path->len = 0;
-	etl_buf_addc(path, '/');
-	for (i = 0; i < n; i++) {
-		if (k[i] == '~')
-			etl_buf_adds(path, "~0");
-		else if (k[i] == '/')
-			etl_buf_adds(path, "~1");
-		else
-			etl_buf_addc(path, k[i]);
-	}
-}
-
 /*
  * The scanner's path: the record's top-level fields judged one by one,
  * the sure ones without building anything, the others as single values
@@ -741,7 +725,8 @@ flat_validate(const struct node *root, const struct etl_scan *s, json_t **rs)
 					break;
 		if (j == root->nprops) {
 			if (root->addl == 0) {
-				pointer(&path, f->key, f->klen);
+				path.len = 0;
+				pointer_add(&path, f->key, f->klen);
 				etl_reason(rs, etl_buf_cstr(&path), "additional",
 				    "field \"%.*s\" is not allowed", (int)f->klen,
 				    f->key);
@@ -752,7 +737,8 @@ flat_validate(const struct node *root, const struct etl_scan *s, json_t **rs)
 			continue;
 		if (f->type == 'a' || f->type == 'o' || (v = field_json(f)) == NULL)
 			goto full;
-		pointer(&path, f->key, f->klen);
+		path.len = 0;
+		pointer_add(&path, f->key, f->klen);
 		validate(root->props[j].node, v, &path, rs);
 		json_decref(v);
 	}
