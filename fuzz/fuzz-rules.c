@@ -7,23 +7,11 @@
  */
 #include "clean.h"
 
+/* The rules and the dedupe state, released between inputs. */
 static void
-rules_free(void)
+reset(void)
 {
-	size_t i;
-
-	for (i = 0; i < R.nfields; i++) {
-		free(R.fields[i].path);
-		json_decref(R.fields[i].map);
-		free(R.fields[i].formats);
-	}
-	free(R.fields);
-	free(R.derives);
-	free(R.keep);
-	free(R.dkey);
-	json_decref(R.drop);
-	json_decref(R.doc);
-	memset(&R, 0, sizeof(R));
+	rules_free();
 	json_decref(dindex);
 	dindex = NULL;
 	held = NULL;
@@ -64,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_counts_check(&c, "etl-clean");
 	}
 	fuzz_jmp = NULL;
-	rules_free();
+	reset();
 	fuzz_flush();
 	close(fd);
 	close(rfd);

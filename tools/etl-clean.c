@@ -1998,6 +1998,26 @@ clean(struct etl_rec *r, void *arg)
 		etl_out_rec(r);
 }
 
+/* Releases what load_rules() built; R is empty again. */
+static void
+rules_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < R.nfields; i++) {
+		free(R.fields[i].path);
+		json_decref(R.fields[i].map);
+		free(R.fields[i].formats);
+	}
+	free(R.fields);
+	free(R.derives);
+	free(R.keep);
+	free(R.dkey);
+	json_decref(R.drop);
+	json_decref(R.doc);
+	memset(&R, 0, sizeof(R));
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -2038,17 +2058,7 @@ main(int argc, char *argv[])
 
 	json_decref(dindex);
 	json_decref(marker);
-	for (i = 0; i < R.nfields; i++) {
-		free(R.fields[i].path);
-		json_decref(R.fields[i].map);
-		free(R.fields[i].formats);
-	}
-	free(R.fields);
-	free(R.derives);
-	free(R.keep);
-	free(R.dkey);
-	json_decref(R.drop);
-	json_decref(R.doc);
+	rules_free();
 	for (i = 0; i < nfiles; i++)
 		free(files[i]);
 	free(files);
