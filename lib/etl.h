@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -48,12 +49,29 @@ struct etl_buf {
 	size_t	 cap;
 };
 void	 etl_buf_grow(struct etl_buf *, size_t);
-void	 etl_buf_add(struct etl_buf *, const void *, size_t);
 void	 etl_buf_adds(struct etl_buf *, const char *);
-void	 etl_buf_addc(struct etl_buf *, int);
 void	 etl_buf_printf(struct etl_buf *, const char *, ...) ETL_PRINTF(2, 3);
 const char *etl_buf_cstr(struct etl_buf *);	/* NUL-terminates */
 void	 etl_buf_free(struct etl_buf *);
+
+/* Inline: they run for every byte of output that is not copied whole. */
+static inline void
+etl_buf_add(struct etl_buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len <= n)
+		etl_buf_grow(b, n);
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static inline void
+etl_buf_addc(struct etl_buf *b, int c)
+{
+	if (b->cap - b->len <= 1)
+		etl_buf_grow(b, 1);
+	b->p[b->len++] = (char)c;
+}
 
 /* Writes all of it, through EINTR: 0, or -1 with errno. */
 int	 etl_write_all(int fd, const char *, size_t);

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "etl.h"
 
@@ -82,7 +85,26 @@ etl_json_string(struct etl_buf *b, const char *s, size_t n)
 	etl_buf_grow(b, n + 2);
 	etl_buf_addc(b, '"');
 	for (i = 0; i < n; ) {
-		unsigned c = p[i];
+		unsigned c;
+
+#ifdef __SSE2__
+		/* Sixteen bytes at a time while none needs a look. */
+		while (n - i >= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(p + i));
+			__m128i m = _mm_or_si128(
+			    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+			    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+			    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+
+			if (_mm_movemask_epi8(m))
+				break;
+			i += 16;
+			run += 16;
+		}
+		if (i >= n)
+			break;
+#endif
+		c = p[i];
 
 		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
 			i++;

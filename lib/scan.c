@@ -19,9 +19,12 @@ struct cur {
 	const unsigned char *p, *e;
 };
 
-static void
+static inline void
 ws(struct cur *c)
 {
+	/* Records mostly hold no whitespace between tokens. */
+	if (c->p < c->e && *c->p > ' ')
+		return;
 	while (c->p < c->e && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' ||
 	    *c->p == '\r'))
 		c->p++;
@@ -350,9 +353,22 @@ value(struct cur *c, int depth, int *type, int *esc)
 	}
 }
 
+/* Eight bits from a key's length and its first and last bytes. */
+static inline unsigned
+keyhash(const char *k, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)k;
+
+	if (n == 0)
+		return 0;
+	return (unsigned)(n * 7 + u[0] * 31 + u[n - 1] * 3 + u[n / 2]) & 255;
+}
+
 int
 etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 {
+	uint64_t seen[4] = { 0, 0, 0, 0 };
+	unsigned char hs[64];
 	struct cur c = { (const unsigned char *)line,
 	    (const unsigned char *)line + len };
 	struct etl_field *f;
@@ -424,16 +440,25 @@ end:
 		return ETL_SCAN_INVALID;
 	if (worst != ETL_SCAN_OK)
 		return worst;
-	/* Duplicate keys are refused by the stream's parser. */
+	/*
+	 * Duplicate keys are refused by the stream's parser.  A key is
+	 * compared only with the earlier ones of the same small hash.
+	 */
 	if (s->n > 64)
 		return ETL_SCAN_UNSURE;
-	for (i = 1; i < s->n; i++) {
+	for (i = 0; i < s->n; i++) {
+		const struct etl_field *fi = &s->f[i];
+		unsigned h = keyhash(fi->key, fi->klen);
 		size_t j;
 
+		hs[i] = (unsigned char)h;
+		if (!(seen[h >> 6] & (uint64_t)1 << (h & 63))) {
+			seen[h >> 6] |= (uint64_t)1 << (h & 63);
+			continue;
+		}
 		for (j = 0; j < i; j++)
-			if (s->f[i].klen == s->f[j].klen &&
-			    (s->f[i].klen == 0 || (s->f[i].key[0] == s->f[j].key[0] &&
-			    memcmp(s->f[i].key, s->f[j].key, s->f[i].klen) == 0)))
+			if (hs[j] == hs[i] && s->f[j].klen == fi->klen &&
+			    memcmp(s->f[j].key, fi->key, fi->klen) == 0)
 				return ETL_SCAN_INVALID;
 	}
 	return ETL_SCAN_OK;

@@ -74,24 +74,9 @@ etl_buf_grow(struct etl_buf *b, size_t n)
 }
 
 void
-etl_buf_add(struct etl_buf *b, const void *p, size_t n)
-{
-	etl_buf_grow(b, n);
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
-void
 etl_buf_adds(struct etl_buf *b, const char *s)
 {
 	etl_buf_add(b, s, strlen(s));
-}
-
-void
-etl_buf_addc(struct etl_buf *b, int c)
-{
-	etl_buf_grow(b, 1);
-	b->p[b->len++] = (char)c;
 }
 
 void

@@ -38,6 +38,7 @@ struct prop {
 	char		*name;
 	size_t		 len;
 	struct node	*node;
+	unsigned long	 seen;		/* the record that last had it */
 };
 
 struct node {
@@ -52,6 +53,8 @@ struct node {
 	struct node	*addl_node;
 	json_t		*enumv;		/* array, or NULL */
 	json_t		*constv;
+	char		*enum_text;	/* as messages show them */
+	char		*const_text;
 	int		 has_const;
 	double		 min, max, xmin, xmax;
 	int		 has_min, has_max, has_xmin, has_xmax;
@@ -61,9 +64,15 @@ struct node {
 	char		*pattern;
 	int		 format;	/* 0, 'd' date, 't' date-time */
 	struct node	*items;
+	/* For the fast path: */
+	size_t		*reqprop;	/* the property of each required name,
+					   or nprops when it has none */
+	uint64_t	 lenmask;	/* bit (length % 64) of each property */
 };
 
 static const char *schema_path;
+
+static const char *show(const json_t *);
 
 static void
 bad_schema(const char *where, const char *fmt, const char *arg)
@@ -216,8 +225,10 @@ compile(json_t *s, const char *where)
 			if (!json_is_array(v))
 				bad_schema(sub, "%s", "enum must be an array");
 			n->enumv = json_incref(v);
+			n->enum_text = estrdup(show(v));
 		} else if (strcmp(k, "const") == 0) {
 			n->constv = json_incref(v);
+			n->const_text = estrdup(show(v));
 			n->has_const = 1;
 		} else if (strcmp(k, "minimum") == 0) {
 			n->min = num(v, sub, k);
@@ -267,6 +278,16 @@ compile(json_t *s, const char *where)
 			bad_schema(sub, "unsupported keyword %s", k);
 		free(sub);
 	}
+	n->reqprop = ecalloc(n->nrequired + 1, sizeof(*n->reqprop));
+	for (i = 0; i < n->nrequired; i++) {
+		for (n->reqprop[i] = 0; n->reqprop[i] < n->nprops;
+		    n->reqprop[i]++)
+			if (strcmp(n->props[n->reqprop[i]].name,
+			    n->required[i]) == 0)
+				break;
+	}
+	for (i = 0; i < n->nprops; i++)
+		n->lenmask |= (uint64_t)1 << (n->props[i].len & 63);
 	return n;
 }
 
@@ -286,10 +307,13 @@ node_free(struct node *n)
 		free(n->required[i]);
 	free(n->required);
 	free(n->reqlen);
+	free(n->reqprop);
 	node_free(n->addl_node);
 	node_free(n->items);
 	json_decref(n->enumv);
 	json_decref(n->constv);
+	free(n->enum_text);
+	free(n->const_text);
 	if (n->pattern) {
 		regfree(&n->re);
 		free(n->pattern);
@@ -445,20 +469,13 @@ validate(const struct node *n, const json_t *v, struct etl_buf *path,
 		for (i = 0; i < json_array_size(n->enumv); i++)
 			if (json_same(json_array_get(n->enumv, i), v))
 				break;
-		if (i == json_array_size(n->enumv)) {
-			char *sv = estrdup(show(v));
-
-			etl_reason(rs, p, "enum", "%s is not one of %s", sv,
-			    show(n->enumv));
-			free(sv);
-		}
+		if (i == json_array_size(n->enumv))
+			etl_reason(rs, p, "enum", "%s is not one of %s", show(v),
+			    n->enum_text);
 	}
-	if (n->has_const && !json_same(n->constv, v)) {
-		char *sv = estrdup(show(v));
-
-		etl_reason(rs, p, "const", "%s is not %s", sv, show(n->constv));
-		free(sv);
-	}
+	if (n->has_const && !json_same(n->constv, v))
+		etl_reason(rs, p, "const", "%s is not %s", show(v),
+		    n->const_text);
 	if (t & T_NUMBER) {
 		double d = json_number_value(v);
 		char *sv = estrdup(show(v));
@@ -692,38 +709,48 @@ field_json(const struct etl_field *f)
  * for the full validator (a container under a schema that looks inside
  * it, an integer that may overflow, a root schema beyond properties).
  */
+/* The property named as the field, or nprops; *guess remembers it. */
+static size_t
+find_prop(const struct node *n, const struct etl_field *f, size_t *guess)
+{
+	size_t j = *guess;
+
+	if (j < n->nprops && n->props[j].len == f->klen &&
+	    memcmp(n->props[j].name, f->key, f->klen) == 0)
+		return j;
+	if (j == n->nprops &&
+	    !(n->lenmask & (uint64_t)1 << (f->klen & 63)))
+		return j;
+	for (j = 0; j < n->nprops; j++)
+		if (n->props[j].len == f->klen &&
+		    memcmp(n->props[j].name, f->key, f->klen) == 0)
+			break;
+	return *guess = j;
+}
+
 static int
-flat_validate(const struct node *root, const struct etl_scan *s, json_t **rs)
+flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 {
 	static struct etl_buf path;
+	static size_t *guess;		/* by field position: records of a */
+	static size_t nguess;		/* stream mostly share one order */
+	static unsigned long rec;
 	const struct etl_field *f;
-	json_t *v;
+	json_t *v, *req = NULL;
 	size_t i, j;
 
 	if (root->never || root->addl_node || root->enumv || root->has_const ||
 	    (root->types && !(root->types & T_OBJECT)))
 		return -1;
-	for (i = 0; i < root->nrequired; i++)
-		if (etl_scan_get(s, root->required[i], root->reqlen[i]) == NULL) {
-			path.len = 0;
-			etl_buf_addc(&path, '/');
-			etl_buf_adds(&path, root->required[i]);
-			etl_reason(rs, etl_buf_cstr(&path), "required",
-			    "missing required field \"%s\"", root->required[i]);
-		}
+	if (s->n > nguess) {
+		guess = erealloc(guess, s->n * sizeof(*guess));
+		for (; nguess < s->n; nguess++)
+			guess[nguess] = root->nprops;
+	}
+	rec++;
 	for (i = 0; i < s->n; i++) {
 		f = &s->f[i];
-		/* Records of a stream mostly share one field order. */
-		j = i < root->nprops ? i : 0;
-		if (root->nprops == 0)
-			j = 0;
-		else if (root->props[j].len != f->klen ||
-		    memcmp(root->props[j].name, f->key, f->klen) != 0)
-			for (j = 0; j < root->nprops; j++)
-				if (root->props[j].len == f->klen &&
-				    memcmp(root->props[j].name, f->key, f->klen) == 0)
-					break;
-		if (j == root->nprops) {
+		if ((j = find_prop(root, f, &guess[i])) == root->nprops) {
 			if (root->addl == 0) {
 				path.len = 0;
 				pointer_add(&path, f->key, f->klen);
@@ -733,6 +760,7 @@ flat_validate(const struct node *root, const struct etl_scan *s, json_t **rs)
 			}
 			continue;
 		}
+		root->props[j].seen = rec;
 		if (fast_value(root->props[j].node, f))
 			continue;
 		if (f->type == 'a' || f->type == 'o' || (v = field_json(f)) == NULL)
@@ -741,6 +769,24 @@ flat_validate(const struct node *root, const struct etl_scan *s, json_t **rs)
 		pointer_add(&path, f->key, f->klen);
 		validate(root->props[j].node, v, &path, rs);
 		json_decref(v);
+	}
+	/* Missing required fields come first among the reasons. */
+	for (i = 0; i < root->nrequired; i++) {
+		j = root->reqprop[i];
+		if (j < root->nprops ? root->props[j].seen == rec :
+		    etl_scan_get(s, root->required[i], root->reqlen[i]) != NULL)
+			continue;
+		path.len = 0;
+		etl_buf_addc(&path, '/');
+		etl_buf_adds(&path, root->required[i]);
+		etl_reason(&req, etl_buf_cstr(&path), "required",
+		    "missing required field \"%s\"", root->required[i]);
+	}
+	if (req) {
+		if (*rs)
+			json_array_extend(req, *rs);
+		json_decref(*rs);
+		*rs = req;
 	}
 	return 0;
 full:
