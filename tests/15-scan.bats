@@ -86,3 +86,35 @@ PY
 		[ "$(lines fast.out)" -gt 20 ]
 	done
 }
+
+@test "etl-store's scanner path stores what the full parser stores" {
+	# Partition values of every kind, spellings of numbers, escapes,
+	# members around the key, and lines the scanner must leave to jansson.
+	cp "$DATA/store/partition-values.ndjson" pk.ndjson
+	$PY - <<'PY' >>pk.ndjson
+import random
+r = random.Random(5)
+for i in range(3000):
+    print('{"id":%d,"k":%s,"x":%s}' % (i,
+        r.choice(['"Z\\u00fcrich"', '"Zürich"', '"a/b"', '""', 'null', '1', '1.0', '-0', '1e3',
+                  'true', '[1]', '{"a":1}', '"a\\"b"', '123456789012345678901']),
+        r.choice(['1', '"s"', '[1,{"y":2}]', 'null'])))
+PY
+	ETL_RUN_ID=t etl-store --root fast --by k pk.ndjson >fast.out 3>fast.rej 2>fast.err
+	ETL_RUN_ID=t ETL_SCAN=0 etl-store --root slow --by k pk.ndjson >slow.out 3>slow.rej 2>slow.err
+	cmp fast.rej slow.rej
+	cmp fast.err slow.err
+	dump() {
+		(cd "$1" && find . -type f -name '*.zst' -print0 | sort -z |
+		    while IFS= read -r -d '' f; do
+			echo "${f%/part-*}"
+			zstdcat -q "$f"
+		done)
+	}
+	dump fast >fast.dump
+	dump slow >slow.dump
+	cmp fast.dump slow.dump
+	grep -q '^./k=true$' fast.dump
+	grep -q '^{"a" : 10,"b":"x"}$' fast.dump
+	[ "$(lines fast.rej)" -gt 100 ]
+}

@@ -28,6 +28,7 @@
 #include <zstd.h>
 
 #include "etl.h"
+#include "scan.h"
 
 static const char usage_text[] =
 "usage: etl-store [-hq] --root dir --by key[,key ...] [--mode overwrite | append]\n"
@@ -77,6 +78,7 @@ static char		 commit[NAME_MAX + 1];
 static char		*staging;		/* root/.staging-COMMIT */
 static char		**keys;
 static size_t		 nkeys;
+static int		 use_scan = 1;		/* ETL_SCAN=0: jansson for all */
 static int		 append;
 static int		 level = 3;
 static unsigned long long max_bytes = 128ULL << 20;
@@ -712,15 +714,18 @@ flush(struct partition *pt)
 }
 
 static struct partition *
-partition_get(const char *rel, json_t *values)
+partition_find(const char *rel)
 {
 	json_t *ix = json_object_get(index_of, rel);
+
+	return ix ? &parts_by[json_integer_value(ix)] : NULL;
+}
+
+static struct partition *
+partition_new(const char *rel, json_t *values)
+{
 	struct partition *pt;
 
-	if (ix) {
-		json_decref(values);
-		return &parts_by[json_integer_value(ix)];
-	}
 	if (npartitions == partcap) {
 		partcap = partcap ? partcap * 2 : 64;
 		parts_by = erealloc(parts_by, partcap * sizeof(*parts_by));
@@ -734,33 +739,6 @@ partition_get(const char *rel, json_t *values)
 	json_object_set_new(index_of, rel, json_integer((json_int_t)npartitions));
 	npartitions++;
 	return pt;
-}
-
-/*
- * The partition value's text: strings as they are, numbers by their JSON
- * text, true and false; NULL for null, missing and "" (the default
- * partition).  -1 for objects and arrays.
- */
-static int
-value_text(const json_t *v, struct etl_buf *b)
-{
-	b->len = 0;
-	switch (v ? json_typeof(v) : JSON_NULL) {
-	case JSON_STRING:
-		etl_buf_add(b, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-	case JSON_REAL:
-	case JSON_TRUE:
-	case JSON_FALSE:
-		etl_json_dump(b, v);
-		break;
-	case JSON_NULL:
-		break;
-	default:
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -882,44 +860,185 @@ without_keys(struct etl_buf *b, const char *p, size_t n)
 	etl_buf_addc(b, '}');
 }
 
+/* A partition key's value in this record. */
+enum { KV_TEXT, KV_DEFAULT, KV_OBJECT, KV_ARRAY };
+struct kv {
+	int		 kind;
+	struct etl_buf	 text;
+};
+static struct kv *kvs;		/* one per key */
+
+/*
+ * The partition value's text: strings as they are, numbers by their JSON
+ * text, true and false; the default partition for null, missing and "".
+ */
+static void
+kv_text(struct kv *kv)
+{
+	if (kv->kind == KV_TEXT && (kv->text.len == 0 ||
+	    (kv->text.len == strlen(ETL_HIVE_DEFAULT) &&
+	    memcmp(kv->text.p, ETL_HIVE_DEFAULT, kv->text.len) == 0)))
+		kv->kind = KV_DEFAULT;
+}
+
+static void
+parsed_kvs(const json_t *o, int *present)
+{
+	const json_t *v;
+	size_t i;
+
+	for (i = 0; i < nkeys; i++) {
+		struct kv *kv = &kvs[i];
+
+		v = json_object_get(o, keys[i]);
+		*present |= v != NULL;
+		kv->text.len = 0;
+		kv->kind = KV_TEXT;
+		switch (v ? json_typeof(v) : JSON_NULL) {
+		case JSON_STRING:
+			etl_buf_add(&kv->text, json_string_value(v),
+			    json_string_length(v));
+			break;
+		case JSON_INTEGER:
+		case JSON_REAL:
+		case JSON_TRUE:
+		case JSON_FALSE:
+			etl_json_dump(&kv->text, v);
+			break;
+		case JSON_NULL:
+			kv->kind = KV_DEFAULT;
+			break;
+		case JSON_OBJECT:
+			kv->kind = KV_OBJECT;
+			break;
+		case JSON_ARRAY:
+			kv->kind = KV_ARRAY;
+			break;
+		}
+		kv_text(kv);
+	}
+}
+
+/* The same from the scanner's fields; -1 leaves the record to jansson. */
+static int
+scanned_kvs(const struct etl_scan *sc, int *present)
+{
+	const struct etl_field *f;
+	long long ll;
+	double d;
+	size_t i;
+
+	for (i = 0; i < nkeys; i++) {
+		struct kv *kv = &kvs[i];
+
+		f = etl_scan_get(sc, keys[i], strlen(keys[i]));
+		*present |= f != NULL;
+		kv->text.len = 0;
+		kv->kind = KV_TEXT;
+		switch (f ? f->type : 'z') {
+		case 's':
+			if (etl_scan_string(f, &kv->text) == -1)
+				return -1;
+			break;
+		case 'n':
+			switch (etl_scan_numeric(f, &ll, &d)) {
+			case 1:
+				etl_buf_printf(&kv->text, "%lld", ll);
+				break;
+			case 0:
+				etl_json_real(&kv->text, d);
+				break;
+			default:
+				return -1;
+			}
+			break;
+		case 't':
+			etl_buf_add(&kv->text, "true", 4);
+			break;
+		case 'f':
+			etl_buf_add(&kv->text, "false", 5);
+			break;
+		case 'z':
+			kv->kind = KV_DEFAULT;
+			break;
+		case 'o':
+			kv->kind = KV_OBJECT;
+			break;
+		default:
+			kv->kind = KV_ARRAY;
+			break;
+		}
+		kv_text(kv);
+	}
+	return 0;
+}
+
+/* The scanned record without the partition fields, members as they came. */
+static void
+scanned_without_keys(struct etl_buf *b, const struct etl_scan *sc)
+{
+	const struct etl_field *f;
+	size_t i, k;
+	int first = 1;
+
+	etl_buf_addc(b, '{');
+	for (i = 0; i < sc->n; i++) {
+		f = &sc->f[i];
+		for (k = 0; k < nkeys; k++)
+			if (strlen(keys[k]) == f->klen &&
+			    memcmp(keys[k], f->key, f->klen) == 0)
+				break;
+		if (k < nkeys)
+			continue;
+		if (!first)
+			etl_buf_addc(b, ',');
+		first = 0;
+		/* From the key's quote to the value's end. */
+		etl_buf_add(b, f->key - 1, (size_t)(f->val + f->vlen +
+		    (f->type == 's') - (f->key - 1)));
+	}
+	etl_buf_addc(b, '}');
+}
+
 static void
 store(struct etl_rec *r, void *arg)
 {
-	static struct etl_buf rel, text, comp, ptr;
+	static struct etl_buf rel, comp, ptr;
+	static struct etl_scan scan;
 	size_t flush_at = max_bytes && max_bytes < FLUSH_BYTES ?
-	    (size_t)max_bytes : FLUSH_BYTES, len;
-	json_t *o, *v, *values, *rs = NULL;
+	    (size_t)max_bytes : FLUSH_BYTES, len, i;
+	json_t *o = NULL, *values, *rs = NULL;
 	struct partition *pt;
-	size_t i;
-	int present = 0;
+	int present = 0, scanned;
 
 	(void)arg;
-	if ((o = record_object(r)) == NULL)
-		return;
+	scanned = use_scan && etl_scan_object(&scan, r->raw, r->len) ==
+	    ETL_SCAN_OK && scanned_kvs(&scan, &present) == 0;
+	if (!scanned) {
+		present = 0;
+		if ((o = record_object(r)) == NULL)
+			return;
+		parsed_kvs(o, &present);
+	} else
+		r->object = 1;
 	rel.len = 0;
-	values = json_object();
 	for (i = 0; i < nkeys; i++) {
-		v = json_object_get(o, keys[i]);
-		present |= v != NULL;
+		struct kv *kv = &kvs[i];
+
 		ptr.len = 0;
 		etl_buf_printf(&ptr, "/%s", keys[i]);
-		if (value_text(v, &text) == -1) {
+		if (kv->kind == KV_OBJECT || kv->kind == KV_ARRAY) {
 			etl_reason(&rs, ptr.p, "partition", "%s cannot be a "
-			    "partition value", json_is_object(v) ? "an object" :
-			    "an array");
+			    "partition value", kv->kind == KV_OBJECT ?
+			    "an object" : "an array");
 			continue;
 		}
 		comp.len = 0;
 		etl_buf_printf(&comp, "%s=", keys[i]);
-		if (text.len == 0 || (text.len == strlen(ETL_HIVE_DEFAULT) &&
-		    memcmp(text.p, ETL_HIVE_DEFAULT, text.len) == 0)) {
+		if (kv->kind == KV_DEFAULT)
 			etl_buf_adds(&comp, ETL_HIVE_DEFAULT);
-			json_object_set_new(values, keys[i], json_null());
-		} else {
-			etl_hive_escape(&comp, text.p, text.len);
-			json_object_set_new(values, keys[i],
-			    json_stringn(text.p, text.len));
-		}
+		else
+			etl_hive_escape(&comp, kv->text.p, kv->text.len);
 		if (comp.len > NAME_MAX) {
 			etl_reason(&rs, ptr.p, "partition", "value is %zu bytes "
 			    "escaped; a directory name \"%s=...\" holds at most "
@@ -936,20 +1055,26 @@ store(struct etl_rec *r, void *arg)
 		etl_reason(&rs, "", "partition", "partition path of %zu bytes "
 		    "too long for the file system", rel.len);
 	if (rs) {
-		json_decref(values);
 		etl_reject(r, rs);
 		return;
 	}
-	pt = partition_get(etl_buf_cstr(&rel), values);
-	if (!present) {
+	if ((pt = partition_find(etl_buf_cstr(&rel))) == NULL) {
+		values = json_object();
+		for (i = 0; i < nkeys; i++)
+			json_object_set_new(values, keys[i],
+			    kvs[i].kind == KV_DEFAULT ? json_null() :
+			    json_stringn(kvs[i].text.p, kvs[i].text.len));
+		pt = partition_new(rel.p, values);
+	}
+	len = pt->pending.len;
+	if (!present)
 		/* Nothing to remove: the record as it came. */
 		etl_buf_add(&pt->pending, r->raw, r->len);
-		len = r->len;
-	} else {
-		len = pt->pending.len;
+	else if (scanned)
+		scanned_without_keys(&pt->pending, &scan);
+	else
 		without_keys(&pt->pending, r->raw, r->len);
-		len = pt->pending.len - len;
-	}
+	len = pt->pending.len - len;
 	etl_buf_addc(&pt->pending, '\n');
 	total_pending += len + 1;
 	pt->npending++;
@@ -1203,6 +1328,10 @@ main(int argc, char *argv[])
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 	choose_commit();
 	index_of = json_object();
+	kvs = ecalloc(nkeys, sizeof(*kvs));
+	/* ETL_SCAN=0 turns the scanner off, to compare the two paths. */
+	if (getenv("ETL_SCAN") && strcmp(getenv("ETL_SCAN"), "0") == 0)
+		use_scan = 0;
 	zoutsz = ZSTD_CStreamOutSize();
 	zout = emalloc(zoutsz);
 	pool = ecalloc(max_open, sizeof(*pool));
