@@ -186,6 +186,13 @@ int	 etl_loop(int argc, char **argv, etl_rec_fn *fn, void *arg);
  * already been rejected with code "parse".
  */
 json_t	*etl_rec_object(struct etl_rec *);
+/*
+ * The record as an object holding only the named fields (a new
+ * reference): read by the lazy scanner (lib/scan.h) without parsing the
+ * rest, or taken from etl_rec_object() when the scanner is not sure.
+ * NULL, rejected, as for etl_rec_object().
+ */
+json_t	*etl_rec_fields(struct etl_rec *, const char *const *names, size_t n);
 
 /* out.c: records out, on stdout through one large buffer. */
 void	 etl_out_raw(const char *, size_t);	/* one record, \n added */

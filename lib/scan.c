@@ -626,6 +626,37 @@ etl_scan_string(const struct etl_field *f, struct etl_buf *b)
 	return 0;
 }
 
+json_t *
+etl_scan_json(const struct etl_field *f)
+{
+	static struct etl_buf str;
+	long long ll;
+	double d;
+
+	switch (f->type) {
+	case 's':
+		if (etl_scan_string(f, &str) == -1)
+			return NULL;
+		return json_stringn_nocheck(str.p, str.len);
+	case 't':
+		return json_true();
+	case 'f':
+		return json_false();
+	case 'z':
+		return json_null();
+	case 'n':
+		switch (etl_scan_numeric(f, &ll, &d)) {
+		case 1:
+			return json_integer(ll);
+		case 0:
+			return json_real(d);
+		}
+		return NULL;	/* may overflow: the full parser */
+	}
+	/* An array or object: its bytes are known to be good JSON. */
+	return etl_json_parse(f->val, f->vlen, NULL);
+}
+
 void
 etl_scan_free(struct etl_scan *s)
 {

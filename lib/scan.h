@@ -43,6 +43,11 @@ int	 etl_scan_number(const struct etl_field *, double *);
 int	 etl_scan_numeric(const struct etl_field *, long long *ll, double *d);
 /* A string value decoded (escapes resolved) into buf as a C string; -1 if it holds U+0000. */
 int	 etl_scan_string(const struct etl_field *, struct etl_buf *);
+/*
+ * The value as the stream's parser makes it (a new reference), or NULL
+ * when only the full parser can say (a number that may overflow, U+0000).
+ */
+json_t	*etl_scan_json(const struct etl_field *);
 void	 etl_scan_free(struct etl_scan *);
 
 #endif

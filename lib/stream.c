@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "etl.h"
+#include "scan.h"
 
 static int
 run(struct etl_input *in, double size, etl_rec_fn *fn, void *arg)
@@ -104,4 +106,37 @@ etl_rec_object(struct etl_rec *r)
 		return NULL;
 	}
 	return r->json;
+}
+
+json_t *
+etl_rec_fields(struct etl_rec *r, const char *const *names, size_t n)
+{
+	static struct etl_scan scan;
+	static int use_scan = -1;
+	const struct etl_field *f;
+	json_t *o, *v;
+	size_t i;
+
+	/* ETL_SCAN=0 turns the scanner off, to compare the two paths. */
+	if (use_scan == -1)
+		use_scan = getenv("ETL_SCAN") == NULL ||
+		    strcmp(getenv("ETL_SCAN"), "0") != 0;
+	if (use_scan && !r->parsed && etl_scan_object(&scan, r->raw, r->len) ==
+	    ETL_SCAN_OK) {
+		o = json_object();
+		for (i = 0; i < n; i++) {
+			if ((f = etl_scan_get(&scan, names[i],
+			    strlen(names[i]))) == NULL)
+				continue;
+			if ((v = etl_scan_json(f)) == NULL) {
+				json_decref(o);
+				goto full;
+			}
+			json_object_set_new(o, names[i], v);
+		}
+		r->object = 1;
+		return o;
+	}
+full:
+	return json_incref(etl_rec_object(r));
 }

@@ -118,3 +118,33 @@ PY
 	grep -q '^{"a" : 10,"b":"x"}$' fast.dump
 	[ "$(lines fast.rej)" -gt 100 ]
 }
+
+@test "etl-model's scanner path fits and predicts what the full parser does" {
+	$PY - <<'PY' >m.ndjson
+import random
+r = random.Random(3)
+for i in range(6000):
+    a = r.choice(['40', '85.5', '120', '"85"', 'null', '1e2', '123456789012345678901'])
+    print('{"id":%d,"price":%s,"area":%s,"type":%s,"canton":%s,"x":%s%s}' % (i,
+        r.choice(['500000', '750000.5', '1.2e6', '"9"', 'null', '-0']),
+        a, r.choice(['"flat"', '"house"', '"h\\u00e4us"', '1', 'true', 'null', '[1]']),
+        r.choice(['"ZH"', '"GE"', '"BE"', 'null', '2']),
+        r.choice(['1', '[1,{"y":2}]', '"s"']),
+        r.choice(['', '', '', ',"price_pred":1', ',"y":12345678901234567890123'])))
+print('{}')
+PY
+	for scan in 1 0; do
+		ETL_RUN_ID=t ETL_SCAN=$scan etl-model fit -y price -x area -c type \
+		    -g canton m.ndjson >model$scan.ndjson 3>fit$scan.rej 2>fit$scan.err
+		ETL_RUN_ID=t ETL_SCAN=$scan etl-model predict -m model1.ndjson \
+		    m.ndjson >pred$scan.out 3>pred$scan.rej 2>pred$scan.err
+	done
+	cmp model1.ndjson model0.ndjson
+	cmp fit1.rej fit0.rej
+	cmp pred1.out pred0.out
+	cmp pred1.rej pred0.rej
+	cmp pred1.err pred0.err
+	[ "$(lines model1.ndjson)" -ge 3 ]
+	[ "$(lines pred1.out)" -gt 1000 ]
+	[ "$(lines pred1.rej)" -gt 100 ]
+}

@@ -671,37 +671,6 @@ fast_value(const struct node *n, const struct etl_field *f)
 	return 1;
 }
 
-/* A scanned scalar as the value the full parser would make (new reference). */
-static json_t *
-field_json(const struct etl_field *f)
-{
-	static struct etl_buf str;
-	long long ll;
-	double d;
-
-	switch (f->type) {
-	case 's':
-		if (etl_scan_string(f, &str) == -1)
-			return NULL;
-		return json_stringn_nocheck(str.p, str.len);
-	case 't':
-		return json_true();
-	case 'f':
-		return json_false();
-	case 'z':
-		return json_null();
-	case 'n':
-		switch (etl_scan_numeric(f, &ll, &d)) {
-		case 1:
-			return json_integer(ll);
-		case 0:
-			return json_real(d);
-		}
-		return NULL;	/* may overflow: the full path */
-	}
-	return NULL;
-}
-
 /*
  * The scanner's path: the record's top-level fields judged one by one,
  * the sure ones without building anything, the others as single values
@@ -763,7 +732,7 @@ flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 		root->props[j].seen = rec;
 		if (fast_value(root->props[j].node, f))
 			continue;
-		if (f->type == 'a' || f->type == 'o' || (v = field_json(f)) == NULL)
+		if (f->type == 'a' || f->type == 'o' || (v = etl_scan_json(f)) == NULL)
 			goto full;
 		path.len = 0;
 		pointer_add(&path, f->key, f->klen);

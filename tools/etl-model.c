@@ -458,6 +458,31 @@ group_merge(struct group *g, unsigned long long nb, const double *mb,
 
 /* --- fit ---------------------------------------------------------------- */
 
+/* The fields a record is read for: y, x, c, g and extra ones. */
+static const char **wanted;
+static size_t nwanted;
+
+static void
+want(const char *name)
+{
+	wanted = erealloc(wanted, (nwanted + 1) * sizeof(*wanted));
+	wanted[nwanted++] = name;
+}
+
+static void
+want_spec(void)
+{
+	size_t i;
+
+	want(spec.y);
+	for (i = 0; i < spec.nx; i++)
+		want(spec.x[i]);
+	for (i = 0; i < spec.nc; i++)
+		want(spec.c[i]);
+	for (i = 0; i < spec.ng; i++)
+		want(spec.g[i]);
+}
+
 static void
 skip(const char *field)
 {
@@ -466,20 +491,17 @@ skip(const char *field)
 }
 
 static void
-fit_rec(struct etl_rec *r, void *arg)
+fit_obj(json_t *o)
 {
 	static double *z;
 	static size_t zcap;
 	const char *lv[64], **lvs;
 	char tmp[64][32], (*tmps)[32];
 	struct group *g;
-	json_t *o, *v, *key;
+	json_t *v, *key;
 	double y;
 	size_t i, col;
 
-	(void)arg;
-	if ((o = etl_rec_object(r)) == NULL)
-		return;
 	v = json_object_get(o, spec.y);
 	if (!json_is_number(v)) {
 		skip(spec.y);
@@ -532,6 +554,18 @@ out:
 		free(lvs);
 		free(tmps);
 	}
+}
+
+static void
+fit_rec(struct etl_rec *r, void *arg)
+{
+	json_t *o;
+
+	(void)arg;
+	if ((o = etl_rec_fields(r, wanted, nwanted)) == NULL)
+		return;
+	fit_obj(o);
+	json_decref(o);
 }
 
 static json_t *
@@ -1130,20 +1164,17 @@ add_num(struct etl_buf *b, const char *name, double d, int ok)
 }
 
 static void
-predict_rec(struct etl_rec *r, void *arg)
+predict_obj(struct etl_rec *r, json_t *o)
 {
 	static struct etl_buf b;
 	struct model *m = NULL;
-	json_t *o, *key, *v, *rs = NULL, *ix;
+	json_t *key, *v, *rs = NULL, *ix;
 	const char *lname;
 	char tmp[32];
 	double lin, pred, y, resid, zv;
 	size_t i, end;
 	int has_y, zok;
 
-	(void)arg;
-	if ((o = etl_rec_object(r)) == NULL)
-		return;
 	if (!have_spec) {
 		etl_reason(&rs, "", "model", "no model: the model file is empty");
 		etl_reject(r, rs);
@@ -1218,7 +1249,9 @@ predict_rec(struct etl_rec *r, void *arg)
 
 	if (json_object_get(o, f_pred) || json_object_get(o, f_resid) ||
 	    json_object_get(o, f_z)) {
-		/* Rewrite the fields where they are. */
+		/* Rewrite the fields where they are, in the whole record. */
+		if ((o = etl_rec_object(r)) == NULL)
+			return;
 		json_object_set_new(o, f_pred, isfinite(pred) ? real(pred) :
 		    json_null());
 		json_object_set_new(o, f_resid, has_y && isfinite(resid) ?
@@ -1238,13 +1271,28 @@ predict_rec(struct etl_rec *r, void *arg)
 	add_num(&b, f_resid, resid, has_y);
 	add_num(&b, f_z, zv, zok);
 	etl_buf_addc(&b, '}');
-	if (json_object_size(o) == 0) {
+	for (i = end - 1; i > 0 && strchr(" \t\r\n", r->raw[i - 1]) != NULL;
+	    i--)
+		;
+	if (i > 0 && r->raw[i - 1] == '{') {
 		/* "{" then ",": drop the comma. */
 		i = (size_t)((char *)memchr(b.p, ',', b.len) - b.p);
 		memmove(b.p + i, b.p + i + 1, b.len - i - 1);
 		b.len--;
 	}
 	etl_out_raw(b.p, b.len);
+}
+
+static void
+predict_rec(struct etl_rec *r, void *arg)
+{
+	json_t *o;
+
+	(void)arg;
+	if ((o = etl_rec_fields(r, wanted, nwanted)) == NULL)
+		return;
+	predict_obj(r, o);
+	json_decref(o);
 }
 
 /* --- main -------------------------------------------------------------- */
@@ -1349,6 +1397,8 @@ fit_main(int argc, char *argv[])
 	}
 
 	gindex = json_object();
+	if (!merge)
+		want_spec();
 	st = etl_loop(argc, argv, merge ? merge_rec : fit_rec, NULL);
 	etl_status(st);
 	if (!etl_signalled) {
@@ -1382,6 +1432,7 @@ fit_main(int argc, char *argv[])
 	free(groups);
 	json_decref(gindex);
 	spec_free(&spec);
+	free(wanted);
 	return st;
 }
 
@@ -1417,6 +1468,12 @@ predict_main(int argc, char *argv[])
 	f_pred = suffixed(spec.y, "_pred");
 	f_resid = suffixed(spec.y, "_resid");
 	f_z = suffixed(spec.y, "_z");
+	if (have_spec) {
+		want_spec();
+		want(f_pred);
+		want(f_resid);
+		want(f_z);
+	}
 	st = etl_loop(argc, argv, predict_rec, NULL);
 	etl_status(st);
 	st = etl_finish();
@@ -1432,6 +1489,7 @@ predict_main(int argc, char *argv[])
 	free(f_resid);
 	free(f_z);
 	spec_free(&spec);
+	free(wanted);
 	return st;
 }
 
