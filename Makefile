@@ -53,7 +53,7 @@ bin/%: tools/%.c lib/libetl.a lib/etl.h .build-flags
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libetl.a $(LDLIBS)
 
 # Test programs, built for the suite.
-TESTBINS = tests/bin/scan-diff tests/bin/faultinject.so
+TESTBINS = tests/bin/scan-diff tests/bin/real-diff tests/bin/faultinject.so
 
 tests/bin/%: tests/%.c lib/libetl.a lib/etl.h .build-flags
 	@mkdir -p tests/bin

@@ -140,6 +140,63 @@ etl_json_string(struct etl_buf *b, const char *s, size_t n)
 	etl_buf_addc(b, '"');
 }
 
+/*
+ * The common case without printf: d is m / 10^k for an integer m of at
+ * most 15 digits.  Division of two exact doubles rounds correctly, so
+ * when m / 10^k == d the text of m with k decimals reads back as d; the
+ * first such k is what "%.15g" prints.  0 when d is not such a number.
+ */
+static int
+real_fixed(char *s, double d)
+{
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+		1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18
+	};
+	char dig[24];
+	double a = fabs(d), m = 0;
+	long long v;
+	int k, nd = 0, n = 0;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	for (k = 0; k <= 18; k++) {
+		m = nearbyint(a * pow10[k]);
+		if (m >= 1e15)
+			return 0;
+		if (m / pow10[k] == a)
+			break;
+	}
+	if (k > 18)
+		return 0;
+	for (v = (long long)m; v > 0; v /= 10)
+		dig[nd++] = (char)('0' + v % 10);
+	/* dig holds the digits backwards; trailing zeros of a fraction go. */
+	while (k > 0 && nd > 0 && dig[0] == '0') {
+		memmove(dig, dig + 1, (size_t)--nd);
+		k--;
+	}
+	if (d < 0)
+		s[n++] = '-';
+	if (nd <= k) {
+		s[n++] = '0';
+		s[n++] = '.';
+		for (v = k - nd; v > 0; v--)
+			s[n++] = '0';
+		while (nd > 0)
+			s[n++] = dig[--nd];
+	} else {
+		while (nd > k)
+			s[n++] = dig[--nd];
+		s[n++] = '.';
+		if (k == 0)
+			s[n++] = '0';
+		while (nd > 0)
+			s[n++] = dig[--nd];
+	}
+	return n;
+}
+
 void
 etl_json_real(struct etl_buf *b, double d)
 {
@@ -148,6 +205,10 @@ etl_json_real(struct etl_buf *b, double d)
 
 	if (!isfinite(d)) {
 		etl_buf_add(b, "null", 4);
+		return;
+	}
+	if ((n = real_fixed(s, d)) > 0) {
+		etl_buf_add(b, s, (size_t)n);
 		return;
 	}
 	/* The fewest digits that read back as the same double. */

@@ -148,3 +148,10 @@ PY
 	[ "$(lines pred1.out)" -gt 1000 ]
 	[ "$(lines pred1.rej)" -gt 100 ]
 }
+
+@test "numbers print as printf's shortest round trip, without printf" {
+	run "$ETL_ROOT/tests/bin/real-diff" 300000 "$RANDOM"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "0 of 300000 differ" ]
+}
