@@ -95,9 +95,13 @@ etl_json_string(struct etl_buf *b, const char *s, size_t n)
 			    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
 			    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
 			    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+			unsigned bits = (unsigned)_mm_movemask_epi8(m);
 
-			if (_mm_movemask_epi8(m))
+			if (bits) {
+				i += __builtin_ctz(bits);
+				run += __builtin_ctz(bits);
 				break;
+			}
 			i += 16;
 			run += 16;
 		}

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -97,10 +98,14 @@ etl_reason(json_t **reasons, const char *p, const char *code,
 	va_end(ap);
 	if (*reasons == NULL)
 		*reasons = json_array();
+	/*
+	 * Unchecked: a path or code that is not UTF-8 (a CSV header in
+	 * latin1) is written with U+FFFD for its bad bytes, not dropped.
+	 */
 	r = json_object();
-	json_object_set_new(r, "path", json_string(p));
-	json_object_set_new(r, "code", json_string(code));
-	json_object_set_new(r, "message",
+	json_object_set_new_nocheck(r, "path", json_string_nocheck(p));
+	json_object_set_new_nocheck(r, "code", json_string_nocheck(code));
+	json_object_set_new_nocheck(r, "message",
 	    json_stringn_nocheck(msg, etl_utf8_valid(msg, strlen(msg))));
 	json_array_append_new(*reasons, r);
 }
@@ -109,14 +114,30 @@ etl_reason(json_t **reasons, const char *p, const char *code,
 static void
 head(const char *file, unsigned long lineno, const json_t *reasons)
 {
+	static struct etl_buf pre;	/* up to the file, for the last file */
+	static char *pre_file;
+	char num[24];
+	size_t n = sizeof(num);
+
+	if (pre_file == NULL || strcmp(pre_file, file) != 0) {
+		pre.len = 0;
+		etl_buf_add(&pre, "{\"tool\":", 8);
+		etl_json_string(&pre, etl_tool, strlen(etl_tool));
+		etl_buf_add(&pre, ",\"run_id\":", 10);
+		etl_json_string(&pre, etl_run_id, strlen(etl_run_id));
+		etl_buf_add(&pre, ",\"src\":{\"file\":", 15);
+		etl_json_string(&pre, file, strlen(file));
+		etl_buf_add(&pre, ",\"line\":", 8);
+		free(pre_file);
+		pre_file = estrdup(file);
+	}
 	line.len = 0;
-	etl_buf_add(&line, "{\"tool\":", 8);
-	etl_json_string(&line, etl_tool, strlen(etl_tool));
-	etl_buf_add(&line, ",\"run_id\":", 10);
-	etl_json_string(&line, etl_run_id, strlen(etl_run_id));
-	etl_buf_add(&line, ",\"src\":{\"file\":", 15);
-	etl_json_string(&line, file, strlen(file));
-	etl_buf_printf(&line, ",\"line\":%lu},\"reasons\":", lineno);
+	etl_buf_add(&line, pre.p, pre.len);
+	do
+		num[--n] = (char)('0' + lineno % 10);
+	while ((lineno /= 10) > 0);
+	etl_buf_add(&line, num + n, sizeof(num) - n);
+	etl_buf_add(&line, "},\"reasons\":", 12);
 	etl_json_dump(&line, reasons);
 }
 
