@@ -101,6 +101,21 @@ codes() {
 	assert_eq "$(codes | tr '\n' ' ')" "pattern pattern pattern "
 }
 
+@test "a pattern the C library would take hours to compile is refused at once" {
+	# Stacked repetitions are undefined in POSIX; nested bounds multiply.
+	for p in '^[a-r]+**$' 'a{1,255}{1,255}' '(((a{1,100}){1,100}){1,100})' '^(ab|cd){1,1000}$'; do
+		schema "$(jq -cn --arg p "$p" '{properties:{s:{pattern:$p}}}')"
+		run_split timeout 10 etl-check -s schema.json /dev/null 3>&-
+		[ "$status" -eq 78 ]
+		assert_contains "$stderr_file" "/properties/s/pattern:"
+	done
+	# Ordinary bounds and brackets are fine.
+	schema '{"properties":{"s":{"pattern":"^[]a-z]{1,255}([.][a-z]{2,3}){0,4}$"}}}'
+	check_lines '{"s":"ab.ch"}' '{"s":"AB"}'
+	assert_eq "$(lines "$stdout_file")" 1
+	assert_eq "$(codes)" "pattern"
+}
+
 @test "format date and date-time check the calendar" {
 	schema '{"properties":{"d":{"format":"date"},"t":{"format":"date-time"}}}'
 	check_lines '{"d":"2024-02-29","t":"2026-11-24T10:00:00Z"}' '{"t":"2026-11-24T10:00:00.5+01:00"}' \

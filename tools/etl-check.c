@@ -145,6 +145,108 @@ subpath(const char *where, const char *key)
 	return (char *)etl_buf_cstr(&b);	/* the buffer is the string */
 }
 
+/*
+ * The C library compiles a regular expression into an automaton whose
+ * size is the product of the nested repetition bounds: (a{1,100}){1,100}
+ * takes seconds, a few more levels hours.  Patterns are refused (78)
+ * when that size, estimated here, passes PATTERN_MAX, and when two
+ * duplication symbols follow each other ("a**"), which POSIX leaves
+ * undefined.
+ */
+#define PATTERN_MAX	1024
+#define PATTERN_MAX_S	"1024"
+
+static void
+pattern_cost(const char *p, const char *where)
+{
+	double stack[64], last = 0, size = 0;
+	size_t depth = 0;
+	int dup = 0;		/* the previous token was a duplication */
+	long m, n;
+	char *end;
+
+	for (; *p; p++) {
+		switch (*p) {
+		case '(':
+			if (depth == sizeof(stack) / sizeof(*stack))
+				bad_schema(where, "%s", "pattern nests too deep");
+			stack[depth++] = size;
+			size = 0;
+			dup = 0;
+			last = 0;
+			continue;
+		case ')':
+			if (depth == 0)
+				break;		/* regcomp will say */
+			last = size;
+			size = stack[--depth] + last;
+			dup = 0;
+			continue;
+		case '*':
+		case '+':
+		case '?':
+		case '{':
+			if (dup)
+				bad_schema(where, "%s", "two repetitions in "
+				    "a row (as in a**) are undefined in a POSIX ERE");
+			m = 1;
+			if (*p == '{') {
+				m = strtol(p + 1, &end, 10);
+				if (*end == ',' && end[1] != '}') {
+					n = strtol(end + 1, &end, 10);
+					m = n > m ? n : m;
+				}
+				if (*end != '}')
+					break;		/* regcomp will say */
+				p = end;
+			}
+			/* The repeated part counts m + 1 times in all. */
+			size += last * (double)m;
+			last *= (double)m + 1;
+			dup = 1;
+			if (size > PATTERN_MAX)
+				break;
+			continue;
+		case '[':
+			/* A bracket expression is one atom: []a] and [^]a] hold ]. */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' ||
+				    p[1] == '=')) {
+					char close = p[1];
+
+					for (p += 2; *p && !(*p == close &&
+					    p[1] == ']'); p++)
+						;
+					if (*p)
+						p++;
+				}
+				if (*p)
+					p++;
+			}
+			if (*p == '\0')
+				return;			/* regcomp will say */
+			break;
+		case '\\':
+			if (p[1])
+				p++;
+			break;
+		}
+		last = 1;
+		size += 1;
+		dup = 0;
+		if (size > PATTERN_MAX)
+			break;
+	}
+	if (size > PATTERN_MAX)
+		bad_schema(where, "%s", "its repetitions make it too "
+		    "large to compile (over " PATTERN_MAX_S " states)");
+}
+
 static struct node *
 compile(json_t *s, const char *where)
 {
@@ -256,6 +358,7 @@ compile(json_t *s, const char *where)
 			if (!json_is_string(v))
 				bad_schema(sub, "%s", "pattern must be a string");
 			n->pattern = estrdup(json_string_value(v));
+			pattern_cost(n->pattern, sub);
 			if ((e = regcomp(&n->re, n->pattern,
 			    REG_EXTENDED | REG_NOSUB)) != 0) {
 				char msg[256];
