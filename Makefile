@@ -99,8 +99,21 @@ bench: all
 
 # libFuzzer targets (clang); FUZZ_TIME seconds each.
 FUZZ_TIME ?= 30
-fuzz:
+fuzz: fuzz-deps
 	$(MAKE) -C fuzz run FUZZ_TIME=$(FUZZ_TIME)
+
+# clang and libFuzzer, when clang cannot link a fuzzer yet.
+fuzz-deps:
+	@echo 'int LLVMFuzzerTestOneInput(const char *p, long n) { return 0; }' | \
+	    clang -x c -fsanitize=fuzzer,address -o /dev/null - 2>/dev/null || { \
+		echo "make fuzz-deps: installing clang libclang-rt-dev"; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+		    clang "libclang-rt-$$(clang --version 2>/dev/null | \
+		    sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -1)-dev" || \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+		    clang libclang-rt-14-dev; }
 
 # The fault-injection shim the tests preload.
 tests/bin/faultinject.so: tests/faultinject.c
@@ -121,4 +134,4 @@ uninstall:
 clean:
 	rm -rf bin tests/bin lib/*.o lib/libetl.a .build-flags demo
 
-.PHONY: all deps test asan demo lint bench fuzz install uninstall clean FORCE
+.PHONY: all deps test asan demo lint bench fuzz fuzz-deps install uninstall clean FORCE

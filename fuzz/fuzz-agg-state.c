@@ -11,14 +11,18 @@
 
 #include "fuzz.h"
 
+static void
+merge_one(struct etl_rec *r, void *stream)
+{
+	merge_line(r, *(int *)stream);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
-	const char *p, *e, *nl;
-	struct etl_rec r;
 	unsigned long long rej0, agg0;
-	unsigned long line = 0;
+	unsigned long line;
 	int stream;
 
 	fuzz_setup("etl-agg");
@@ -38,17 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stream = (data[0] >> 2) & 1;
 	rej0 = etl_n_rejected;
 	agg0 = aggregated;
-	for (p = (const char *)data + 1, e = (const char *)data + size; p < e;
-	    p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL)
-			nl = e;
-		memset(&r, 0, sizeof(r));
-		r.file = "fuzz";
-		r.line = ++line;
-		r.raw = p;
-		r.len = (size_t)(nl - p);
-		merge_line(&r, stream);
-	}
+	line = fuzz_lines((const char *)data + 1, size - 1, merge_one, &stream);
 	if (cur) {
 		emit(cur);
 		group_free(cur);

@@ -16,10 +16,8 @@ static int partial_out;
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p, *e, *nl;
-	struct etl_rec r;
 	unsigned long long rej0;
-	unsigned long line = 0;
+	unsigned long line;
 	size_t i;
 
 	fuzz_setup("etl-model");
@@ -31,17 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gindex = json_object();
 	rej0 = etl_n_rejected;
 	n_merged = 0;
-	for (p = (const char *)data + 1, e = (const char *)data + size; p < e;
-	    p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL)
-			nl = e;
-		memset(&r, 0, sizeof(r));
-		r.file = "fuzz";
-		r.line = ++line;
-		r.raw = p;
-		r.len = (size_t)(nl - p);
-		merge_rec(&r, NULL);
-	}
+	line = fuzz_lines((const char *)data + 1, size - 1, merge_rec, NULL);
 	if (n_merged + (etl_n_rejected - rej0) != line)
 		fuzz_fail("%lu lines, %llu merged, %llu rejected", line,
 		    n_merged, etl_n_rejected - rej0);

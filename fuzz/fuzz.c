@@ -119,3 +119,23 @@ fuzz_flush(void)
 	etl_out_flush();
 	etl_rejects_flush();
 }
+
+unsigned long
+fuzz_lines(const char *p, size_t n, etl_rec_fn *fn, void *arg)
+{
+	const char *e = p + n, *nl;
+	struct etl_rec r;
+	unsigned long line = 0;
+
+	for (; p < e; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL)
+			nl = e;
+		memset(&r, 0, sizeof(r));
+		r.file = "fuzz";
+		r.line = ++line;
+		r.raw = p;
+		r.len = (size_t)(nl - p);
+		fn(&r, arg);
+	}
+	return line;
+}

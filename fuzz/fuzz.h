@@ -38,6 +38,12 @@ void	fuzz_counts_start(struct fuzz_counts *);
 /* Aborts unless what came in since start left on stdout or the rejects. */
 void	fuzz_counts_check(const struct fuzz_counts *, const char *what);
 
+/*
+ * Calls fn for each line of the bytes as a record of the file "fuzz",
+ * as the record loop would (without its parsing); returns the count.
+ */
+unsigned long fuzz_lines(const char *, size_t, etl_rec_fn *fn, void *arg);
+
 /* Output and rejects flushed (they go to /dev/null). */
 void	fuzz_flush(void);
 

@@ -97,5 +97,7 @@ main(int argc, char *argv[])
 				    (int)want.len, want.p, (int)got.len, got.p);
 	}
 	printf("%ld of %ld differ\n", bad, n);
+	etl_buf_free(&want);
+	etl_buf_free(&got);
 	return bad != 0;
 }
