@@ -25,13 +25,18 @@ config_free(struct config *cf)
 	json_decref(cf->params);
 }
 
+/*
+ * What run() builds, kept here so that it is freed after a longjmp out
+ * of a loader too: millions of inputs would otherwise fill the memory.
+ */
+static struct config cf;
+static json_t *c, *params;
+
 static void
 run(uint8_t mode, const char *s, size_t n)
 {
 	static struct etl_buf b;
-	struct config cf;
 	json_error_t e;
-	json_t *c, *params;
 	int64_t d;
 	int y, m, dd;
 
@@ -57,16 +62,12 @@ run(uint8_t mode, const char *s, size_t n)
 		b.len = 0;
 		emit_var(&b, (mode >> 2) & 1 ? FMT_SH : FMT_MAKE, "s",
 		    json_object_get(params, "s"));
-		json_decref(params);
 		break;
 	default:
 		config_path = "fuzz.json";
 		if ((c = json_loadb(s, n, JSON_REJECT_DUPLICATES, &e)) == NULL)
 			break;
-		memset(&cf, 0, sizeof(cf));
 		load_config(&cf, c);
-		config_free(&cf);
-		json_decref(c);
 	}
 }
 
@@ -90,5 +91,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (setjmp(jb) == 0)
 		run(data[0], s.p, s.len);
 	fuzz_jmp = NULL;
+	config_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+	json_decref(c);
+	json_decref(params);
+	c = params = NULL;
 	return 0;
 }

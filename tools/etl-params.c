@@ -253,7 +253,7 @@ name_list(const json_t *c, const char *key, const json_t *known)
 	if (!json_is_array(v))
 		etl_die(ETL_EX_CONFIG, "%s: /%s: expected an array of names",
 		    config_path, key);
-	a = json_array();
+	/* Every name checked before anything is built. */
 	for (i = 0; i < json_array_size(v); i++) {
 		json_t *e = json_array_get(v, i);
 
@@ -262,8 +262,10 @@ name_list(const json_t *c, const char *key, const json_t *known)
 			etl_die(ETL_EX_CONFIG, "%s: %s: expected a string",
 			    config_path, what);
 		check_name(what, json_string_value(e), known);
-		add_unique(a, json_string_value(e));
 	}
+	a = json_array();
+	for (i = 0; i < json_array_size(v); i++)
+		add_unique(a, json_string_value(json_array_get(v, i)));
 	return a;
 }
 
@@ -372,14 +374,18 @@ static void
 set_param(json_t *params, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
-	char *key, *end;
+	char key[MAX_NAME + 1], *end;
 	const char *val;
 	json_t *d, *nv;
 	double x;
 
 	if (eq == NULL)
 		etl_die(ETL_EX_USAGE, "--set: \"%s\": expected KEY=VALUE", arg);
-	key = estrndup(arg, (size_t)(eq - arg));
+	if ((size_t)(eq - arg) > MAX_NAME)
+		etl_die(ETL_EX_CONFIG, "--set: %.*s...: unknown key (longer "
+		    "than any name)", 32, arg);
+	memcpy(key, arg, (size_t)(eq - arg));
+	key[eq - arg] = '\0';
 	val = eq + 1;
 	if (params == NULL || (d = json_object_get(params, key)) == NULL)
 		etl_die(ETL_EX_CONFIG, "--set: %s: unknown key (not declared "
@@ -418,7 +424,6 @@ set_param(json_t *params, const char *arg)
 		nv = json_string(val);
 	}
 	json_object_set_new(params, key, nv);
-	free(key);
 }
 
 /* 32 random bits after a sortable UTC time: unique across hosts too. */
@@ -551,10 +556,11 @@ make_line(struct etl_buf *o, const char *key, const char *name,
 static void
 emit_var(struct etl_buf *o, int fmt, const char *key, const json_t *v)
 {
-	struct etl_buf t = { 0 };
+	static struct etl_buf t;	/* kept: sh_line() may die */
 	char name[MAX_NAME + 8];
 	size_t i;
 
+	t.len = 0;
 	snprintf(name, sizeof(name), "ETL_%s", key);
 	for (i = 4; name[i]; i++)
 		if (name[i] >= 'a' && name[i] <= 'z')
@@ -564,7 +570,6 @@ emit_var(struct etl_buf *o, int fmt, const char *key, const json_t *v)
 		sh_line(o, name, t.p ? t.p : "", t.len);
 	else
 		make_line(o, key, name, t.p ? t.p : "", t.len);
-	etl_buf_free(&t);
 }
 
 int
