@@ -343,10 +343,6 @@ bad_server() {
 	port=$(cat "$BATS_TEST_TMPDIR/port")
 }
 
-# Seconds a network run may take beyond its own bound.
-slack() {
-	if [ "${VALGRIND:-}" = 1 ]; then echo 30; else echo 4; fi
-}
 
 @test "etl-fetch URL: a server that hangs, resets or cuts the body is 75, nothing emitted" {
 	bad_server
@@ -361,7 +357,7 @@ slack() {
 		assert_eq "$m $(wc -c <"$stdout_file")" "$m 0"
 		assert_contains "$stderr_file" "127.0.0.1:$port/$m.ndjson"
 		assert_contains "$stderr_file" "0 in, 0 out, 0 rejected"
-		[ $((t1 - t0)) -le $((2 + $(slack))) ] ||
+		[ $((t1 - t0)) -le $((2 + $(slack 4))) ] ||
 		    { echo "$m took $((t1 - t0)) s" >&2; return 1; }
 	done
 }
@@ -377,7 +373,7 @@ slack() {
 		assert_eq "$m $status" "$m 69"
 		assert_contains "$stderr_file" "unreachable after 2 attempts"
 		assert_contains "$stderr_file" "0 delivered, 1 failed"
-		[ $((t1 - t0)) -le $((2 + $(slack))) ] ||
+		[ $((t1 - t0)) -le $((2 + $(slack 4))) ] ||
 		    { echo "$m took $((t1 - t0)) s" >&2; return 1; }
 	done
 }

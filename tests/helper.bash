@@ -79,3 +79,9 @@ stats_triple() {
 man_examples() {
 	awk '/^\.Sh EXAMPLES/{e=1;next} /^\.Sh /{e=0} e && /^\.Bd/{b=1;next} e && /^\.Ed/{b=0;next} e && b && /^\$ /{sub(/^\$ /,""); gsub(/\\\(ba/,"|"); gsub(/\\e/,"\\"); gsub(/\\&/,""); print}' "$1"
 }
+
+# Seconds a timed run may take beyond its own bound: $1, or 30 under
+# valgrind, which is slow to start and to run.
+slack() {
+	if [ "${VALGRIND:-}" = 1 ]; then echo 30; else echo "$1"; fi
+}
