@@ -133,6 +133,15 @@ codes() {
 	    'range /geo/lat|required /geo/lat|type /tags/1|length /tags|'
 }
 
+@test "paths are JSON Pointers: / and ~ in names escaped, required ones too" {
+	schema '{"required":["a/b","c~d"],"properties":{"x/y":{"type":"string"}}}'
+	check_lines '{"x/y":1}'
+	assert_eq "$(jq -r '.reasons[] | .code + " " + .path' rej.ndjson | tr '\n' '|')" \
+	    'required /a~1b|required /c~0d|type /x~1y|'
+	ETL_SCAN=0 run_split etl-check -s schema.json in.ndjson 3>rej0.ndjson
+	assert_eq "$(jq -c .reasons rej0.ndjson)" "$(jq -c .reasons rej.ndjson)"
+}
+
 @test "boolean schemas" {
 	schema '{"properties":{"x":false,"y":true}}'
 	check_lines '{"y":[1]}' '{"x":1}'

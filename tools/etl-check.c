@@ -634,8 +634,7 @@ validate(const struct node *n, const json_t *v, struct etl_buf *path,
 		for (i = 0; i < n->nrequired; i++)
 			if (json_object_get(v, n->required[i]) == NULL) {
 				path->len = plen;
-				etl_buf_addc(path, '/');
-				etl_buf_adds(path, n->required[i]);
+				pointer_add(path, n->required[i], n->reqlen[i]);
 				etl_reason(rs, etl_buf_cstr(path), "required",
 				    "missing required field \"%s\"", n->required[i]);
 			}
@@ -849,8 +848,7 @@ flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 		    etl_scan_get(s, root->required[i], root->reqlen[i]) != NULL)
 			continue;
 		path.len = 0;
-		etl_buf_addc(&path, '/');
-		etl_buf_adds(&path, root->required[i]);
+		pointer_add(&path, root->required[i], root->reqlen[i]);
 		etl_reason(&req, etl_buf_cstr(&path), "required",
 		    "missing required field \"%s\"", root->required[i]);
 	}
