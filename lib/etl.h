@@ -206,6 +206,8 @@ int	 etl_out_fd(void);
 void	 etl_json_dump(struct etl_buf *, const json_t *);
 void	 etl_json_string(struct etl_buf *, const char *, size_t);
 void	 etl_json_real(struct etl_buf *, double);
+/* The same through printf alone: the reference etl_json_real is held to. */
+void	 etl_json_real_printf(struct etl_buf *, double);
 /* A configuration file (schema, rules, models); dies 66 or 78 with a position. */
 json_t	*etl_json_load_file(const char *path, const char *what);
 /* Parses one record line (integers beyond 64 bits as reals; NUL refused). */

@@ -202,17 +202,13 @@ real_fixed(char *s, double d)
 }
 
 void
-etl_json_real(struct etl_buf *b, double d)
+etl_json_real_printf(struct etl_buf *b, double d)
 {
 	char s[40];
 	int prec, n = 0;
 
 	if (!isfinite(d)) {
 		etl_buf_add(b, "null", 4);
-		return;
-	}
-	if ((n = real_fixed(s, d)) > 0) {
-		etl_buf_add(b, s, (size_t)n);
 		return;
 	}
 	/* The fewest digits that read back as the same double. */
@@ -227,6 +223,18 @@ etl_json_real(struct etl_buf *b, double d)
 		s[n] = '\0';
 	}
 	etl_buf_add(b, s, (size_t)n);
+}
+
+void
+etl_json_real(struct etl_buf *b, double d)
+{
+	char s[40];
+	int n;
+
+	if (isfinite(d) && (n = real_fixed(s, d)) > 0)
+		etl_buf_add(b, s, (size_t)n);
+	else
+		etl_json_real_printf(b, d);
 }
 
 void

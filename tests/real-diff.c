@@ -1,7 +1,8 @@
 /*
- * real-diff - etl_json_real() against its reference, printf's "%.Ng" with
- * the fewest of 15, 16 or 17 digits that reads back, on doubles of every
- * shape: prices, areas, ratios, random bit patterns and their neighbours.
+ * real-diff - etl_json_real() against its reference,
+ * etl_json_real_printf(): printf's "%.Ng" with the fewest of 15, 16 or
+ * 17 digits that reads back, on doubles of every shape: prices, areas,
+ * ratios, random bit patterns and their neighbours.
  * Prints the first differences and exits 1 on any.
  *
  *	real-diff [COUNT [SEED]]
@@ -12,29 +13,6 @@
 #include <string.h>
 
 #include "etl.h"
-
-static void
-reference(struct etl_buf *b, double d)
-{
-	char s[40];
-	int prec, n = 0;
-
-	if (!isfinite(d)) {
-		etl_buf_add(b, "null", 4);
-		return;
-	}
-	for (prec = 15; prec <= 17; prec++) {
-		n = snprintf(s, sizeof(s), "%.*g", prec, d);
-		if (strtod(s, NULL) == d)
-			break;
-	}
-	if (strpbrk(s, ".eEn") == NULL) {
-		s[n++] = '.';
-		s[n++] = '0';
-		s[n] = '\0';
-	}
-	etl_buf_add(b, s, (size_t)n);
-}
 
 static double
 sample(long i)
@@ -89,7 +67,7 @@ main(int argc, char *argv[])
 		    fixed[i] : sample(i);
 
 		want.len = got.len = 0;
-		reference(&want, d);
+		etl_json_real_printf(&want, d);
 		etl_json_real(&got, d);
 		if (want.len != got.len || memcmp(want.p, got.p, want.len) != 0)
 			if (bad++ < 10)
