@@ -54,6 +54,11 @@ struct node {
 	json_t		*enumv;		/* array, or NULL */
 	json_t		*constv;
 	char		*enum_text;	/* as messages show them */
+	struct {
+		const char	*s;	/* in enumv */
+		size_t		 n;
+	}		*enum_s;	/* the strings of enum */
+	size_t		 nenum_s;
 	char		*const_text;
 	int		 has_const;
 	double		 min, max, xmin, xmax;
@@ -328,6 +333,16 @@ compile(json_t *s, const char *where)
 				bad_schema(sub, "%s", "enum must be an array");
 			n->enumv = json_incref(v);
 			n->enum_text = estrdup(show(v));
+			n->enum_s = ecalloc(json_array_size(v) + 1,
+			    sizeof(*n->enum_s));
+			for (i = 0; i < json_array_size(v); i++) {
+				json_t *e = json_array_get(v, i);
+
+				if (!json_is_string(e))
+					continue;
+				n->enum_s[n->nenum_s].s = json_string_value(e);
+				n->enum_s[n->nenum_s++].n = json_string_length(e);
+			}
 		} else if (strcmp(k, "const") == 0) {
 			n->constv = json_incref(v);
 			n->const_text = estrdup(show(v));
@@ -416,6 +431,7 @@ node_free(struct node *n)
 	json_decref(n->enumv);
 	json_decref(n->constv);
 	free(n->enum_text);
+	free(n->enum_s);
 	free(n->const_text);
 	if (n->pattern) {
 		regfree(&n->re);
@@ -721,6 +737,15 @@ fast_value(const struct node *n, const struct etl_field *f)
 	}
 	if (n->types && !(n->types & t))
 		return 0;
+	/* A string without escapes against an enum only: its bytes will do. */
+	if (f->type == 's' && !f->esc && n->enumv && !n->has_const &&
+	    !n->pattern && !n->format && n->minlen < 0 && n->maxlen < 0) {
+		for (i = 0; i < n->nenum_s; i++)
+			if (n->enum_s[i].n == f->vlen &&
+			    memcmp(n->enum_s[i].s, f->val, f->vlen) == 0)
+				return 1;
+		return 0;
+	}
 	if (need_str && etl_scan_string(f, &str) == -1)
 		return 0;
 	if (n->enumv || n->has_const) {
