@@ -155,3 +155,40 @@ PY
 	[ "$status" -eq 0 ]
 	[ "$output" = "0 of 300000 differ" ]
 }
+
+@test "etl-clean with keep reads only the fields it needs, and gives what the full parser gives" {
+	$PY - <<'PY' >c.ndjson
+import random
+r = random.Random(9)
+for i in range(8000):
+    price = r.choice(['755000', '"755\'000 CHF"', '"CHF 1\'250\'000.\u2013"', '"1.25 Mio CHF"',
+                      '"Preis auf Anfrage"', '"  "', 'null', '1e400', '123456789012345678901234'])
+    desc = r.choice(['""', '"  "', '"\\t \\n"', '"\u00a0"', '" x "', '"K\u00fcche"', '"a\\"b"'])
+    rec = ('{"id":"%d","title":"T\u00fcr %d","description":%s,"raw_price":%s,"currency":%s,'
+           '"living_area":%s,"rooms":%s,"property_type":%s,"scraping_date":%s,"city":%s,'
+           '"agent":{"name":"A","tags":[1,{"x":null}]},"extra":%s}') % (
+        i, i, desc, price, r.choice(['"CHF"', '""', 'null']),
+        r.choice(['85', '"85 m\u00b2"', '"915 sq ft"', '""', '0']),
+        r.choice(['3.5', '"3,5"', '""', '"x"']),
+        r.choice(['"Wohnung"', '" maison "', '"Villa"', '1']),
+        r.choice(['"2024-03-17"', '"17.03.2024"', '"2021-02-30"', '5']),
+        r.choice(['"Z\u00fcrich"', '"Bern"', '""']), r.choice(['1', '"  "', '[]']))
+    k = r.random()
+    if k < 0.03:
+        rec = rec[:-1] + ',"id":"dup"}'
+    elif k < 0.05:
+        rec = rec.replace('"title"', '"t\\u0069tle"')
+    print(rec)
+PY
+	R="$DATA/clean/keep.rules.json"
+	ETL_RUN_ID=t etl-clean -r "$R" --stats fast.json c.ndjson >fast.out 3>fast.rej 2>fast.err
+	ETL_RUN_ID=t ETL_SCAN=0 etl-clean -r "$R" --stats slow.json c.ndjson >slow.out 3>slow.rej 2>slow.err
+	cmp fast.out slow.out
+	cmp fast.rej slow.rej
+	cmp fast.err slow.err
+	assert_eq "$(jq -cS 'del(.elapsed_s, .started_at, .ended_at)' fast.json)" \
+	    "$(jq -cS 'del(.elapsed_s, .started_at, .ended_at)' slow.json)"
+	[ "$(jq .nulls.description fast.json)" -gt 1000 ]
+	[ "$(lines fast.out)" -gt 2000 ]
+	[ "$(lines fast.rej)" -gt 100 ]
+}

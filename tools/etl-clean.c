@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "etl.h"
+#include "scan.h"
 
 static const char usage_text[] =
 "usage: etl-clean [-hq] -r FILE [--rejects FILE | inline] [--stats FILE]\n"
@@ -1954,19 +1955,153 @@ integral(json_t *j)
 	}
 }
 
+/*
+ * With "keep", the fields a record is read for: the kept ones and those
+ * the rules read or write.  The others are never written, so they are
+ * not parsed; only an empty one is counted, as trim_fields() would.
+ */
+static const char **need;
+static size_t nneed;
+
+static void
+need_add(const char *k)
+{
+	size_t i;
+
+	if (k == NULL)
+		return;
+	for (i = 0; i < nneed; i++)
+		if (strcmp(need[i], k) == 0)
+			return;
+	need = erealloc(need, (nneed + 1) * sizeof(*need));
+	need[nneed++] = k;
+}
+
+static void
+need_rules(void)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	/* ETL_SCAN=0 parses every record whole, to compare the two. */
+	if (!R.keep || R.drop ||
+	    (getenv("ETL_SCAN") && strcmp(getenv("ETL_SCAN"), "0") == 0))
+		return;
+	for (i = 0; i < R.nkeep; i++)
+		need_add(R.keep[i]);
+	if (R.rename)
+		json_object_foreach(R.rename, k, v) {
+			need_add(k);
+			need_add(json_string_value(v));
+		}
+	for (i = 0; i < R.nfields; i++) {
+		need_add(R.fields[i].name);
+		need_add(R.fields[i].currency_field);
+	}
+	for (i = 0; i < R.nderives; i++) {
+		need_add(R.derives[i].name);
+		need_add(R.derives[i].arg[0].field);
+		need_add(R.derives[i].arg[1].field);
+	}
+	for (i = 0; i < R.ndkey; i++)
+		need_add(R.dkey[i]);
+	need_add(R.dby);
+}
+
+/* The index in need of the field's name, or nneed. */
+static size_t
+needed(const struct etl_field *f)
+{
+	size_t j;
+
+	for (j = 0; j < nneed; j++)
+		if (strlen(need[j]) == f->klen &&
+		    memcmp(need[j], f->key, f->klen) == 0)
+			break;
+	return j;
+}
+
+/* A field left out: counted if it is a string empty_as_null would null. */
+static void
+count_empty(const struct etl_field *f)
+{
+	const char *s;
+	size_t n;
+
+	if (!R.empty_as_null || f->type != 's')
+		return;
+	if (f->vlen > 0) {
+		/* Only a string that may start with a space can trim to "". */
+		if (!R.trim || ((unsigned char)f->val[0] > ' ' &&
+		    f->val[0] != '\\' && (unsigned char)f->val[0] < 0x80))
+			return;
+		if (etl_scan_string(f, &tbuf) == -1)
+			return;
+		s = tbuf.p;
+		n = tbuf.len;
+		trim(&s, &n);
+		if (n != 0)
+			return;
+	}
+	kbuf.len = 0;
+	etl_buf_add(&kbuf, f->key, f->klen);
+	etl_count("nulls", etl_buf_cstr(&kbuf), 1);
+}
+
+/*
+ * The record's needed fields, in its order, read by the lazy scanner;
+ * NULL when the scanner leaves the line to jansson.  *partial says
+ * whether fields were left out.
+ */
+static json_t *
+projected(struct etl_rec *r, int *partial)
+{
+	static struct etl_scan scan;
+	json_t *o, *v;
+	size_t i, j;
+
+	if (etl_scan_object(&scan, r->raw, r->len) != ETL_SCAN_OK)
+		return NULL;
+	o = json_object();
+	*partial = 0;
+	for (i = 0; i < scan.n; i++) {
+		if ((j = needed(&scan.f[i])) == nneed) {
+			*partial = 1;
+			continue;
+		}
+		if ((v = etl_scan_json(&scan.f[i])) == NULL) {
+			json_decref(o);
+			return NULL;
+		}
+		json_object_set_new_nocheck(o, need[j], v);
+	}
+	/* Counted once the record is surely read here, not by jansson. */
+	for (i = 0; i < scan.n && *partial; i++)
+		if (needed(&scan.f[i]) == nneed)
+			count_empty(&scan.f[i]);
+	return o;
+}
+
 static void
 clean(struct etl_rec *r, void *arg)
 {
 	struct ctx c;
 	json_error_t e;
 	size_t i;
+	int partial = 0;
 
 	(void)arg;
 	memset(&c, 0, sizeof(c));
 	c.rec = r;
+	if (nneed && (c.o = projected(r, &partial)) != NULL) {
+		r->json = c.o;
+		r->parsed = 1;
+		/* What was left out is dropped by keep: the record changes. */
+		c.changed = partial;
 	/* Integers as integers, so a changed record keeps "3" as 3. */
-	if ((c.o = json_loadb(r->raw, r->len, JSON_REJECT_DUPLICATES, &e)) &&
-	    json_is_object(c.o)) {
+	} else if ((c.o = json_loadb(r->raw, r->len, JSON_REJECT_DUPLICATES,
+	    &e)) && json_is_object(c.o)) {
 		r->json = c.o;
 		r->parsed = 1;
 	} else {
@@ -2047,6 +2182,7 @@ main(int argc, char *argv[])
 		etl_usage();
 
 	load_rules(rules);
+	need_rules();
 	marker = json_object();
 	if (R.dkey)
 		dindex = json_object();
