@@ -2151,6 +2151,9 @@ rules_free(void)
 	json_decref(R.drop);
 	json_decref(R.doc);
 	memset(&R, 0, sizeof(R));
+	free(need);		/* its names were the document's */
+	need = NULL;
+	nneed = 0;
 }
 
 int
