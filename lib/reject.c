@@ -110,6 +110,47 @@ etl_reason(json_t **reasons, const char *p, const char *code,
 	json_array_append_new(*reasons, r);
 }
 
+/*
+ * The reasons as JSON.  A reason object shared by many rejects (a tool
+ * may keep the reasons a repeated bad value gets) is written from text
+ * kept here with a reference, so its address names it while kept;
+ * reasons are not changed once made.
+ */
+static void
+dump_reasons(const json_t *rs)
+{
+	static struct {
+		json_t		*r;
+		struct etl_buf	 text;
+	} memo[16];
+	json_t *r;
+	size_t i, k;
+
+	if (!json_is_array(rs)) {
+		etl_json_dump(&line, rs);
+		return;
+	}
+	etl_buf_addc(&line, '[');
+	for (i = 0; i < json_array_size(rs); i++) {
+		r = json_array_get(rs, i);
+		if (i)
+			etl_buf_addc(&line, ',');
+		if (r->refcount < 2) {
+			etl_json_dump(&line, r);
+			continue;
+		}
+		k = ((uintptr_t)r >> 4) % 16;
+		if (memo[k].r != r) {
+			json_decref(memo[k].r);
+			memo[k].r = json_incref(r);
+			memo[k].text.len = 0;
+			etl_json_dump(&memo[k].text, r);
+		}
+		etl_buf_add(&line, memo[k].text.p, memo[k].text.len);
+	}
+	etl_buf_addc(&line, ']');
+}
+
 /* The reject's head: {"tool":…,"run_id":…,"src":{…},"reasons":[…] */
 static void
 head(const char *file, unsigned long lineno, const json_t *reasons)
@@ -138,7 +179,7 @@ head(const char *file, unsigned long lineno, const json_t *reasons)
 	while ((lineno /= 10) > 0);
 	etl_buf_add(&line, num + n, sizeof(num) - n);
 	etl_buf_add(&line, "},\"reasons\":", 12);
-	etl_json_dump(&line, reasons);
+	dump_reasons(reasons);
 }
 
 static void

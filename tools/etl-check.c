@@ -824,6 +824,65 @@ find_prop(const struct node *n, const struct etl_field *f, size_t *guess)
 	return *guess = j;
 }
 
+/*
+ * The reasons a top-level scalar fails its property's schema for, added
+ * to *rs.  They depend on the value alone (the property fixes the path),
+ * and a stream repeats its bad values ("villa" for an enum of flat
+ * types), so the last ones are kept: a repeat costs no validation, and
+ * the shared reasons are written from text kept by the reject channel.
+ * -1 when the value is one for the full parser.
+ */
+#define RCACHE	64
+#define RCACHE_VAL 64
+
+static int
+field_reasons(const struct node *n, const struct etl_field *f, json_t **rs)
+{
+	static struct {
+		const struct node *n;
+		int		 type;
+		size_t		 vlen;
+		char		 val[RCACHE_VAL];
+		json_t		*reasons;
+	} cache[RCACHE];
+	static struct etl_buf path;
+	json_t *v, *one = NULL;
+	size_t h = (uintptr_t)n >> 4, i;
+
+	for (i = 0; i < f->vlen; i++)
+		h = h * 31 + (unsigned char)f->val[i];
+	h = (h ^ (size_t)f->type) % RCACHE;
+	if (cache[h].n == n && cache[h].type == f->type &&
+	    cache[h].vlen == f->vlen &&
+	    memcmp(cache[h].val, f->val, f->vlen) == 0) {
+		if (*rs == NULL)
+			*rs = json_array();
+		json_array_extend(*rs, cache[h].reasons);
+		return 0;
+	}
+	if ((v = etl_scan_json(f)) == NULL)
+		return -1;
+	path.len = 0;
+	pointer_add(&path, f->key, f->klen);
+	validate(n, v, &path, &one);
+	json_decref(v);
+	if (one == NULL)
+		return 0;
+	if (*rs == NULL)
+		*rs = json_array();
+	json_array_extend(*rs, one);
+	if (f->vlen <= RCACHE_VAL) {
+		json_decref(cache[h].reasons);
+		cache[h].n = n;
+		cache[h].type = f->type;
+		cache[h].vlen = f->vlen;
+		memcpy(cache[h].val, f->val, f->vlen);
+		cache[h].reasons = one;
+	} else
+		json_decref(one);
+	return 0;
+}
+
 static int
 flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 {
@@ -832,7 +891,7 @@ flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 	static size_t nguess;		/* stream mostly share one order */
 	static unsigned long rec;
 	const struct etl_field *f;
-	json_t *v, *req = NULL;
+	json_t *req = NULL;
 	size_t i, j;
 
 	if (root->never || root->addl_node || root->enumv || root->has_const ||
@@ -859,12 +918,10 @@ flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 		root->props[j].seen = rec;
 		if (fast_value(root->props[j].node, f))
 			continue;
-		if (f->type == 'a' || f->type == 'o' || (v = etl_scan_json(f)) == NULL)
+		if (f->type == 'a' || f->type == 'o')
 			goto full;
-		path.len = 0;
-		pointer_add(&path, f->key, f->klen);
-		validate(root->props[j].node, v, &path, rs);
-		json_decref(v);
+		if (field_reasons(root->props[j].node, f, rs) == -1)
+			goto full;
 	}
 	/* Missing required fields come first among the reasons. */
 	for (i = 0; i < root->nrequired; i++) {
