@@ -289,7 +289,7 @@ commit_state() {
 	# How long one run takes on a slow disk (1 ms per fsync and rename;
 	# 30 ms under valgrind, whose start and leak check would otherwise
 	# leave the commit too small a part of the run to be hit).
-	local t0 t1 span i sig pid st hit slow=1000
+	local t0 t1 span us i sig pid st hit slow=1000
 	[ "${VALGRIND:-}" = 1 ] && slow=30000
 	cp -a pristine st
 	t0=$(date +%s%N)
@@ -311,7 +311,8 @@ commit_state() {
 		    ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
 		    etl-store --root st --by k new.ndjson >/dev/null 2>err 3>&- &
 		pid=$!
-		sleep "$(printf '%d.%06d' 0 $(( (RANDOM * 32768 + RANDOM) % (span + span / 5 + 1) )))"
+		us=$(( (RANDOM * 32768 + RANDOM) % (span + span / 5 + 1) ))
+		sleep "$(printf '%d.%06d' $((us / 1000000)) $((us % 1000000)))"
 		kill -s "$sig" "$pid" 2>/dev/null || true
 		st=0
 		wait "$pid" || st=$?
