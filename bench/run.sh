@@ -112,17 +112,23 @@ cd "$O"
 : >agree.tsv
 failed=0
 
-# measure JOB NAME ROLE RUNS WARMUP INPUT COMMAND: times the command with
-# hyperfine; the RSS of the process %T stands before, in every run, by
-# /usr/bin/time.  ROLE is ours, pipe or peer.
+# measure JOB NAME ROLE RUNS WARMUP INPUT COMMAND [FILE...]: times the
+# command with hyperfine; the RSS of the process %T stands before, in
+# every run, by /usr/bin/time.  ROLE is ours, pipe or peer.  The files the
+# command writes (its redirections, and the FILEs) are removed before each
+# run, untimed: a run does not pay for truncating the last one's output.
 measure() {
-	m_job=$1 m_name=$2 m_role=$3 m_runs=$4 m_warm=$5 m_in=$6
+	m_job=$1 m_name=$2 m_role=$3 m_runs=$4 m_warm=$5 m_in=$6 m_cmd=$7
+	shift 7
 	m_id=$m_job-$(printf '%s' "$m_name" | tr -c 'A-Za-z0-9' '_')
 	: >"rss-$m_id"
-	m_cmd=$(printf '%s\n' "$7" |
+	m_out=$(printf '%s\n' "$m_cmd" | grep -o '[0-9]*>[^ ]*' |
+	    sed 's/^[0-9]*>//' | tr '\n' ' ')
+	m_cmd=$(printf '%s\n' "$m_cmd" |
 	    sed "s|%T|/usr/bin/time -f %M -a -o rss-$m_id|")
 	echo "== $m_job: $m_name" >&2
 	hyperfine --style basic --warmup "$m_warm" --runs "$m_runs" \
+	    --prepare "rm -f $m_out $*" \
 	    --export-json "hf-$m_id.json" -n "$m_name" "$m_cmd" >&2 ||
 	    { echo "bench: $m_name failed: $m_cmd" >&2; failed=1; return 0; }
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$m_job" "$m_name" "$m_role" \
@@ -190,7 +196,8 @@ measure check 'jq select' peer $p "$L" \
     "%T jq -c -f ../check.jq $L >check.jq.ndjson"
 if [ -n "$duck" ]; then
 	sql check "$L" check.duck.ndjson
-	measure check 'DuckDB WHERE' peer $r "$L" "%T $duck check.sql"
+	measure check 'DuckDB WHERE' peer $r "$L" "%T $duck check.sql" \
+	    check.duck.ndjson
 fi
 }
 kept etl-check "$L" check.ours.ndjson check.ours.rej
@@ -209,7 +216,8 @@ measure agg 'etl-agg (pipe)' pipe $r "$L" \
     "cat $L | %T etl-agg $A 3>agg.pipe.rej | cat >agg.pipe.ndjson"
 if [ -n "$duck" ]; then
 	sql agg "$L" agg.duck.ndjson
-	measure agg 'DuckDB GROUP BY' peer $r "$L" "%T $duck agg.sql"
+	measure agg 'DuckDB GROUP BY' peer $r "$L" "%T $duck agg.sql" \
+	    agg.duck.ndjson
 fi
 measure agg 'mlr stats1' peer $p "$L" \
     "%T mlr --ijson --ojsonl stats1 -i -a count,mean,min,max,median -f price -g city $L >agg.mlr.ndjson"
@@ -232,7 +240,8 @@ measure csv 'etl-fetch (pipe)' pipe $r "$C" \
     "cat $C | %T etl-fetch -f csv 3>csv.pipe.rej | cat >csv.pipe.ndjson"
 if [ -n "$duck" ]; then
 	sql csv "$C" csv.duck.ndjson
-	measure csv 'DuckDB read_csv' peer $r "$C" "%T $duck csv.sql"
+	measure csv 'DuckDB read_csv' peer $r "$C" "%T $duck csv.sql" \
+	    csv.duck.ndjson
 fi
 measure csv 'mlr cat' peer $p "$C" \
     "%T mlr -S --icsv --ojsonl cat $C >csv.mlr.ndjson"

@@ -410,7 +410,12 @@ etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 			return ETL_SCAN_INVALID;
 		ws(&c);
 		v = c.p;
-		r = value(&c, 1, &f->type, &f->esc);
+		if (c.p < c.e && *c.p == '"') {
+			f->type = 's';
+			c.p++;
+			r = string(&c, &f->esc);
+		} else
+			r = value(&c, 1, &f->type, &f->esc);
 		if (r == ETL_SCAN_INVALID)
 			return r;
 		if (r == ETL_SCAN_UNSURE) {

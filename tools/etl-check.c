@@ -72,7 +72,7 @@ struct node {
 	/* For the fast path: */
 	size_t		*reqprop;	/* the property of each required name,
 					   or nprops when it has none */
-	uint64_t	 lenmask;	/* bit (length % 64) of each property */
+	uint64_t	 keymask[4];	/* bit keybit() of each property */
 };
 
 static const char *schema_path;
@@ -252,6 +252,34 @@ pattern_cost(const char *p, const char *where)
 		    "large to compile (over " PATTERN_MAX_S " states)");
 }
 
+/*
+ * A property name's bit among 256, from its length and its first and
+ * last bytes: most other fields are told from the properties by it.
+ */
+static unsigned
+keybit(const char *k, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)k;
+
+	return n == 0 ? 0 : (unsigned)(n * 13 + u[0] * 7 + u[n - 1]) & 255;
+}
+
+static void
+keymark(uint64_t *m, const char *k, size_t n)
+{
+	unsigned b = keybit(k, n);
+
+	m[b / 64] |= (uint64_t)1 << b % 64;
+}
+
+static int
+keymarked(const uint64_t *m, const char *k, size_t n)
+{
+	unsigned b = keybit(k, n);
+
+	return (m[b / 64] >> b % 64) & 1;
+}
+
 static struct node *
 compile(json_t *s, const char *where)
 {
@@ -405,7 +433,7 @@ compile(json_t *s, const char *where)
 				break;
 	}
 	for (i = 0; i < n->nprops; i++)
-		n->lenmask |= (uint64_t)1 << (n->props[i].len & 63);
+		keymark(n->keymask, n->props[i].name, n->props[i].len);
 	return n;
 }
 
@@ -814,8 +842,7 @@ find_prop(const struct node *n, const struct etl_field *f, size_t *guess)
 	if (j < n->nprops && n->props[j].len == f->klen &&
 	    memcmp(n->props[j].name, f->key, f->klen) == 0)
 		return j;
-	if (j == n->nprops &&
-	    !(n->lenmask & (uint64_t)1 << (f->klen & 63)))
+	if (j == n->nprops && !keymarked(n->keymask, f->key, f->klen))
 		return j;
 	for (j = 0; j < n->nprops; j++)
 		if (n->props[j].len == f->klen &&
