@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -102,10 +103,16 @@ struct etl_input *
 etl_input_fd(int fd, const char *name)
 {
 	struct etl_input *in;
+	struct stat st;
 
 	in = ecalloc(1, sizeof(*in));
 	in->fd = fd;
 	in->name = estrdup(name);
+#ifdef F_SETPIPE_SZ
+	/* A writer ahead of us fills 1 MiB, not 64 KiB, before it waits. */
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		fcntl(fd, F_SETPIPE_SZ, RAWSZ * 4);	/* may be refused */
+#endif
 	setup(in);
 	return in;
 }

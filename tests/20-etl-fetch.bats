@@ -100,6 +100,39 @@ EOF
 	assert_eq "$status" 64
 }
 
+@test "a character cut between two reads of a pipe is no warning; one cut by the end is" {
+	# 80 KB first (the first 64 KiB are read as one block), then the
+	# writer stops in the middle of ü, ü again and the 4 bytes of 🏠.
+	{
+		printf 'ville,n\n'
+		yes 'Basel,0' | head -n 10000
+		printf 'Z\303'
+		sleep 0.3
+		printf '\274rich,1\nZ\303\274'
+		sleep 0.3
+		printf 'rich,2\nH\360\237'
+		sleep 0.3
+		printf '\217\240,3\n'
+	} | etl-fetch -f csv 3>&- >out.ndjson 2>err
+	assert_eq "$(tail -n 3 out.ndjson | jq -r .ville)" "Zürich
+Zürich
+H🏠"
+	assert_eq "$(grep -c 'not UTF-8' err)" 0
+	# Bad bytes after a cut character are still found, with their line.
+	{
+		printf 'ville\n'
+		yes 'Basel' | head -n 15000
+		printf 'Z\303'
+		sleep 0.3
+		printf '\274rich\nx\377\n'
+	} | etl-fetch -f csv 3>&- >/dev/null 2>err
+	assert_contains err "<stdin>:15003: bytes that are not UTF-8"
+	# A character the input ends in the middle of.
+	printf 'ville\nZ\303' | etl-fetch -f csv 3>&- >out.ndjson 2>err
+	assert_contains err "bytes that are not UTF-8"
+	assert_eq "$(jq -r .ville out.ndjson)" "Z�"
+}
+
 @test "ragged rows are rejects with code columns, file and line" {
 	printf 'a,b,c\n1,2,3\n4,5\n"6\n7",8,9\n10,11,12,13\n' >r.csv
 	run_split etl-fetch --stats st.json r.csv 3>rej.ndjson

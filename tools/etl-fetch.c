@@ -758,6 +758,8 @@ struct csvr {
 	unsigned long	 line, rowline;
 	struct etl_buf	 out;
 	int		 bom, badutf8;
+	char		 cut[4];	/* a character cut by a block's end */
+	size_t		 ncut;
 };
 
 static void
@@ -932,11 +934,74 @@ csv_nospace(unsigned char ch)
 	return 0;	/* values are kept as they are; trimming is etl-clean's */
 }
 
+/* Whether n bytes, fewer than a character's, begin one. */
+static int
+utf8_begins(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len, i;
+
+	if (n == 0)
+		return 0;
+	len = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ?
+	    3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	if (n >= len)
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return 1;
+}
+
+/*
+ * Warns, once, of bytes that are not UTF-8: they become U+FFFD in the
+ * fields that hold them.  A character cut by the end of a block is
+ * checked whole with the start of the next.
+ */
+static void
+csv_utf8(struct csvr *c, const char *p, size_t n)
+{
+	unsigned long line = c->line;
+	char t[8];
+	size_t k = 0, m, i;
+
+	if (c->badutf8)
+		return;
+	if (c->ncut > 0) {
+		memcpy(t, c->cut, m = c->ncut);
+		for (i = 0; i < n && m < 4; )
+			t[m++] = p[i++];
+		if ((k = etl_utf8_valid(t, m)) <= c->ncut) {
+			if (i == n && utf8_begins(t, m)) {
+				memcpy(c->cut, t, c->ncut = m);
+				return;		/* still cut */
+			}
+			goto bad;
+		}
+		k -= c->ncut;
+		c->ncut = 0;
+	}
+	k += etl_utf8_valid(p + k, n - k);
+	if (k == n)
+		return;
+	if (utf8_begins(p + k, n - k)) {
+		memcpy(c->cut, p + k, c->ncut = n - k);
+		return;
+	}
+	for (i = 0; i < k; i++)
+		line += p[i] == '\n';
+bad:
+	c->badutf8 = 1;
+	c->ncut = 0;
+	etl_warn("%s:%lu: bytes that are not UTF-8 become U+FFFD "
+	    "(see --encoding)", c->s->name, line);
+}
+
 static void
 csv_feed(struct csvr *c, const char *p, size_t n)
 {
 	const char *nl, *e;
-	size_t k, i;
+	size_t k;
 
 	if (!c->bom) {
 		c->bom = 1;
@@ -945,15 +1010,7 @@ csv_feed(struct csvr *c, const char *p, size_t n)
 			n -= 3;
 		}
 	}
-	if (!c->badutf8 && (k = etl_utf8_valid(p, n)) + 3 < n) {
-		unsigned long line = c->line;
-
-		c->badutf8 = 1;
-		for (i = 0; i < k; i++)
-			line += p[i] == '\n';
-		etl_warn("%s:%lu: bytes that are not UTF-8 become U+FFFD "
-		    "(see --encoding)", c->s->name, line);
-	}
+	csv_utf8(c, p, n);
 	for (e = p + n; p < e; p += k) {
 		nl = memchr(p, '\n', (size_t)(e - p));
 		k = nl ? (size_t)(nl - p) + 1 : (size_t)(e - p);
@@ -985,6 +1042,11 @@ csv_end(struct csvr *c)
 	json_t *rs = NULL;
 	size_t n;
 
+	if (c->ncut > 0 && !c->badutf8) {
+		c->badutf8 = 1;
+		etl_warn("%s:%lu: bytes that are not UTF-8 become U+FFFD "
+		    "(see --encoding)", c->s->name, c->line);
+	}
 	csv_set_opts(&c->p, CSV_STRICT | CSV_STRICT_FINI);
 	if (csv_fini(&c->p, csv_field, csv_row, c) == 0)
 		return;
