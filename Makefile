@@ -13,6 +13,9 @@ PKGS	 = jansson libzstd libcurl zlib
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS	+= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -lm
+# Only the libraries a tool calls are loaded: libcurl and the dozens it
+# brings are for etl-fetch and etl-notify, not for every start.
+override LDFLAGS += -Wl,--as-needed
 
 # make SANITIZE=1: AddressSanitizer, UBSan and LeakSanitizer, into the same bin/.
 ifeq ($(SANITIZE),1)
