@@ -9,7 +9,7 @@
 #       peak RSS on a large input (about 5 GB at 1,000,000 rows)
 #   -n  rows to generate (default 1000000)
 #   -p  timed runs of the slow peers, jq and Miller (default 2, no warmup)
-#   -r  timed runs of ours and DuckDB (default 3, after 1 warmup)
+#   -r  timed runs of ours and DuckDB (default 5, after 1 warmup)
 #   -s  the generator's seed (default 42)
 set -eu
 
@@ -29,7 +29,7 @@ count() {
 	esac
 }
 
-rows=1000000 seed=42 runs=3 peer_runs=2 big=0
+rows=1000000 seed=42 runs=5 peer_runs=2 big=0
 while getopts bn:p:r:s: opt; do
 	case $opt in
 	b) big=1 ;;
