@@ -214,6 +214,8 @@ json_t	*etl_json_load_file(const char *path, const char *what);
 json_t	*etl_json_parse(const char *, size_t, json_error_t *);
 /* Accept a UTF-8 string: the number of bytes of the valid prefix. */
 size_t	 etl_utf8_valid(const char *, size_t);
+/* Whether n bytes begin a UTF-8 character but are fewer than it needs. */
+int	 etl_utf8_partial(const char *, size_t);
 size_t	 etl_utf8_chars(const char *, size_t);
 
 /* reject.c: the reject channel. */

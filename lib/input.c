@@ -17,6 +17,7 @@
 
 #define RAWSZ	(256 * 1024)
 #define PEEKSZ	(64 * 1024)
+#define PIPESZ	(1024 * 1024)	/* asked of a pipe on stdin */
 
 struct etl_input {
 	int		 fd;
@@ -111,7 +112,7 @@ etl_input_fd(int fd, const char *name)
 #ifdef F_SETPIPE_SZ
 	/* A writer ahead of us fills 1 MiB, not 64 KiB, before it waits. */
 	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
-		fcntl(fd, F_SETPIPE_SZ, RAWSZ * 4);	/* may be refused */
+		fcntl(fd, F_SETPIPE_SZ, PIPESZ);	/* may be refused */
 #endif
 	setup(in);
 	return in;

@@ -63,6 +63,24 @@ etl_utf8_valid(const char *s, size_t n)
 	return i;
 }
 
+int
+etl_utf8_partial(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len, i;
+
+	if (n == 0)
+		return 0;
+	len = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ?
+	    3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	if (n >= len)
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return 1;
+}
+
 size_t
 etl_utf8_chars(const char *s, size_t n)
 {

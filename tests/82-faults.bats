@@ -183,7 +183,7 @@ for tag, parts in (("old", range(4)), ("new", range(2, 6))):
 	    >/dev/null 2>&1 3>&-
 }
 
-# Moves (with -m: copies) the store st to snap/$1 and notes in checks.txt
+# Copies (with -m: moves) the store st to snap/$1 and notes in checks.txt
 # what it must read back as: old, new, or either (each partition old or
 # new, none partial or missing).  The loops below start few processes
 # per step: under the sanitizers each costs a tenth of a second.

@@ -934,23 +934,14 @@ csv_nospace(unsigned char ch)
 	return 0;	/* values are kept as they are; trimming is etl-clean's */
 }
 
-/* Whether n bytes, fewer than a character's, begin one. */
-static int
-utf8_begins(const char *s, size_t n)
+/* Warns, once, of bytes that are not UTF-8 from that line on. */
+static void
+csv_badutf8(struct csvr *c, unsigned long line)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len, i;
-
-	if (n == 0)
-		return 0;
-	len = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ?
-	    3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
-	if (n >= len)
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return 1;
+	c->badutf8 = 1;
+	c->ncut = 0;
+	etl_warn("%s:%lu: bytes that are not UTF-8 become U+FFFD "
+	    "(see --encoding)", c->s->name, line);
 }
 
 /*
@@ -962,7 +953,7 @@ static void
 csv_utf8(struct csvr *c, const char *p, size_t n)
 {
 	unsigned long line = c->line;
-	char t[8];
+	char t[4];
 	size_t k = 0, m, i;
 
 	if (c->badutf8)
@@ -972,7 +963,7 @@ csv_utf8(struct csvr *c, const char *p, size_t n)
 		for (i = 0; i < n && m < 4; )
 			t[m++] = p[i++];
 		if ((k = etl_utf8_valid(t, m)) <= c->ncut) {
-			if (i == n && utf8_begins(t, m)) {
+			if (i == n && etl_utf8_partial(t, m)) {
 				memcpy(c->cut, t, c->ncut = m);
 				return;		/* still cut */
 			}
@@ -984,17 +975,14 @@ csv_utf8(struct csvr *c, const char *p, size_t n)
 	k += etl_utf8_valid(p + k, n - k);
 	if (k == n)
 		return;
-	if (utf8_begins(p + k, n - k)) {
+	if (etl_utf8_partial(p + k, n - k)) {
 		memcpy(c->cut, p + k, c->ncut = n - k);
 		return;
 	}
 	for (i = 0; i < k; i++)
 		line += p[i] == '\n';
 bad:
-	c->badutf8 = 1;
-	c->ncut = 0;
-	etl_warn("%s:%lu: bytes that are not UTF-8 become U+FFFD "
-	    "(see --encoding)", c->s->name, line);
+	csv_badutf8(c, line);
 }
 
 static void
@@ -1042,11 +1030,8 @@ csv_end(struct csvr *c)
 	json_t *rs = NULL;
 	size_t n;
 
-	if (c->ncut > 0 && !c->badutf8) {
-		c->badutf8 = 1;
-		etl_warn("%s:%lu: bytes that are not UTF-8 become U+FFFD "
-		    "(see --encoding)", c->s->name, c->line);
-	}
+	if (c->ncut > 0 && !c->badutf8)
+		csv_badutf8(c, c->line);	/* the input ends inside one */
 	csv_set_opts(&c->p, CSV_STRICT | CSV_STRICT_FINI);
 	if (csv_fini(&c->p, csv_field, csv_row, c) == 0)
 		return;
