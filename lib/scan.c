@@ -149,38 +149,38 @@ string(struct cur *c, int *esc)
 	}
 }
 
+#define DIGIT(ch)	((unsigned)(ch) - '0' < 10)
+
 static int
 number(struct cur *c)
 {
-	const unsigned char *p = c->p, *e = c->e;
-	long ndig = 0, exp = 0;
+	const unsigned char *p = c->p, *e = c->e, *d;
+	long ndig, exp = 0;
 	int esign = 1;
 
 	if (p < e && *p == '-')
 		p++;
-	if (p >= e)
+	if (p >= e || !DIGIT(*p))
 		return ETL_SCAN_INVALID;
-	if (*p == '0')
-		p++, ndig = 1;
-	else if (*p >= '1' && *p <= '9')
-		while (p < e && *p >= '0' && *p <= '9')
-			p++, ndig++;
-	else
-		return ETL_SCAN_INVALID;
+	d = p;
+	if (*p++ != '0')
+		while (p < e && DIGIT(*p))
+			p++;
+	ndig = p - d;
 	if (p < e && *p == '.') {
 		p++;
-		if (p >= e || *p < '0' || *p > '9')
+		if (p >= e || !DIGIT(*p))
 			return ETL_SCAN_INVALID;
-		while (p < e && *p >= '0' && *p <= '9')
+		while (p < e && DIGIT(*p))
 			p++;
 	}
-	if (p < e && (*p == 'e' || *p == 'E')) {
+	if (p < e && (*p | 0x20) == 'e') {
 		p++;
 		if (p < e && (*p == '+' || *p == '-'))
 			esign = *p++ == '-' ? -1 : 1;
-		if (p >= e || *p < '0' || *p > '9')
+		if (p >= e || !DIGIT(*p))
 			return ETL_SCAN_INVALID;
-		while (p < e && *p >= '0' && *p <= '9') {
+		while (p < e && DIGIT(*p)) {
 			if (exp < 100000)
 				exp = exp * 10 + (*p - '0');
 			p++;
@@ -353,30 +353,51 @@ value(struct cur *c, int depth, int *type, int *esc)
 	}
 }
 
-/* Eight bits from a key's length and its first and last bytes. */
-static inline unsigned
-keyhash(const char *k, size_t n)
+/*
+ * Plain bytes to a closing quote within sixteen: the string's end, the
+ * common case of a key or a short value, without a call.  0 when the
+ * string needs string().
+ */
+static inline int
+short_string(struct cur *c)
 {
-	const unsigned char *u = (const unsigned char *)k;
+#ifdef __SSE2__
+	if (c->e - c->p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)c->p);
+		int bits = _mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+		    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+		    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20))));
+		unsigned i;
 
-	if (n == 0)
-		return 0;
-	return (unsigned)(n * 7 + u[0] * 31 + u[n - 1] * 3 + u[n / 2]) & 255;
+		if (bits && c->p[i = __builtin_ctz((unsigned)bits)] == '"') {
+			c->p += i + 1;
+			return 1;
+		}
+	}
+#else
+	(void)c;
+#endif
+	return 0;
 }
 
 int
 etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 {
-	uint64_t seen[4] = { 0, 0, 0, 0 };
-	unsigned char hs[64];
+	static uint32_t slot[1024], stamp;	/* slot[h] == stamp: hash h seen */
 	struct cur c = { (const unsigned char *)line,
 	    (const unsigned char *)line + len };
 	struct etl_field *f;
 	const unsigned char *k, *v;
+	unsigned twin[8], h;	/* hashes seen twice */
 	int esc, r, worst = ETL_SCAN_OK;
-	size_t i;
+	size_t ntwins = 0, i, j, t;
 
 	s->n = 0;
+	if (++stamp == 0) {
+		memset(slot, 0, sizeof(slot));
+		stamp = 1;
+	}
 	ws(&c);
 	if (c.p >= c.e || *c.p != '{')
 		return c.p < c.e && (*c.p == '[' || *c.p == '"' ||
@@ -394,10 +415,12 @@ etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 		if (c.p >= c.e || *c.p != '"')
 			return ETL_SCAN_INVALID;
 		k = ++c.p;
-		if (string(&c, &esc) != ETL_SCAN_OK)
-			return ETL_SCAN_INVALID;
-		if (esc)
-			worst = ETL_SCAN_UNSURE;
+		if (!short_string(&c)) {
+			if (string(&c, &esc) != ETL_SCAN_OK)
+				return ETL_SCAN_INVALID;
+			if (esc)
+				worst = ETL_SCAN_UNSURE;
+		}
 		if (s->n == s->cap) {
 			s->cap = s->cap ? s->cap * 2 : 32;
 			s->f = erealloc(s->f, s->cap * sizeof(*s->f));
@@ -405,15 +428,34 @@ etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 		f = &s->f[s->n++];
 		f->key = (const char *)k;
 		f->klen = (size_t)(c.p - 1 - k);
-		ws(&c);
-		if (c.p >= c.e || *c.p++ != ':')
-			return ETL_SCAN_INVALID;
+		f->kh = h = etl_scan_keyhash(f->key, f->klen);
+		if (slot[h] == stamp && ntwins <= 8 &&
+		    (ntwins == 0 || twin[ntwins - 1] != h)) {
+			if (ntwins < 8)
+				twin[ntwins] = h;
+			ntwins++;
+		}
+		slot[h] = stamp;
+		if (c.p < c.e && *c.p == ':')
+			c.p++;
+		else {
+			ws(&c);
+			if (c.p >= c.e || *c.p++ != ':')
+				return ETL_SCAN_INVALID;
+		}
 		ws(&c);
 		v = c.p;
-		if (c.p < c.e && *c.p == '"') {
+		f->esc = 0;
+		if (c.p >= c.e)
+			return ETL_SCAN_INVALID;
+		/* Strings and numbers without a call to value(). */
+		if (*c.p == '"') {
 			f->type = 's';
 			c.p++;
-			r = string(&c, &f->esc);
+			r = short_string(&c) ? ETL_SCAN_OK : string(&c, &f->esc);
+		} else if ((*c.p >= '0' && *c.p <= '9') || *c.p == '-') {
+			f->type = 'n';
+			r = number(&c);
 		} else
 			r = value(&c, 1, &f->type, &f->esc);
 		if (r == ETL_SCAN_INVALID)
@@ -446,26 +488,24 @@ end:
 	if (worst != ETL_SCAN_OK)
 		return worst;
 	/*
-	 * Duplicate keys are refused by the stream's parser.  A key is
-	 * compared only with the earlier ones of the same small hash.
+	 * Duplicate keys are refused by the stream's parser.  Only keys of
+	 * a hash seen twice are compared; many such keys go to jansson.
 	 */
-	if (s->n > 64)
+	if (ntwins == 0)
+		return ETL_SCAN_OK;
+	if (ntwins > 8 || s->n > 64)
 		return ETL_SCAN_UNSURE;
-	for (i = 0; i < s->n; i++) {
-		const struct etl_field *fi = &s->f[i];
-		unsigned h = keyhash(fi->key, fi->klen);
-		size_t j;
-
-		hs[i] = (unsigned char)h;
-		if (!(seen[h >> 6] & (uint64_t)1 << (h & 63))) {
-			seen[h >> 6] |= (uint64_t)1 << (h & 63);
-			continue;
+	for (t = 0; t < ntwins; t++)
+		for (i = 1; i < s->n; i++) {
+			if (s->f[i].kh != twin[t])
+				continue;
+			for (j = 0; j < i; j++)
+				if (s->f[j].kh == twin[t] &&
+				    s->f[j].klen == s->f[i].klen &&
+				    memcmp(s->f[j].key, s->f[i].key,
+				    s->f[i].klen) == 0)
+					return ETL_SCAN_INVALID;
 		}
-		for (j = 0; j < i; j++)
-			if (hs[j] == hs[i] && s->f[j].klen == fi->klen &&
-			    memcmp(s->f[j].key, fi->key, fi->klen) == 0)
-				return ETL_SCAN_INVALID;
-	}
 	return ETL_SCAN_OK;
 }
 

@@ -17,6 +17,7 @@ enum {
 struct etl_field {
 	const char	*key;	/* the key's bytes, without quotes or escapes */
 	size_t		 klen;
+	unsigned	 kh;	/* etl_scan_keyhash() of the key */
 	int		 type;	/* 's' string, 'n' number, 't' true, 'f' false,
 				   'z' null, 'a' array, 'o' object */
 	const char	*val;	/* the value's bytes; a string without quotes */
@@ -28,6 +29,17 @@ struct etl_scan {
 	struct etl_field *f;
 	size_t		 n, cap;
 };
+
+/* Ten bits from a key's length and three of its bytes: equal keys, equal bits. */
+static inline unsigned
+etl_scan_keyhash(const char *k, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)k;
+
+	if (n == 0)
+		return 0;
+	return (unsigned)(n * 13 + u[0] * 7 + u[n - 1] * 3 + u[n / 2]) & 1023;
+}
 
 /* Scans one line; the fields are valid until the next call or the line's end. */
 int	 etl_scan_object(struct etl_scan *, const char *, size_t);

@@ -72,7 +72,7 @@ struct node {
 	/* For the fast path: */
 	size_t		*reqprop;	/* the property of each required name,
 					   or nprops when it has none */
-	uint64_t	 keymask[4];	/* bit keybit() of each property */
+	uint64_t	 keymask[4];	/* each property's bit of keymark() */
 };
 
 static const char *schema_path;
@@ -253,29 +253,21 @@ pattern_cost(const char *p, const char *where)
 }
 
 /*
- * A property name's bit among 256, from its length and its first and
- * last bytes: most other fields are told from the properties by it.
+ * A property name's bit among 256, from the scanner's hash of the key:
+ * most other fields are told from the properties by it.
  */
-static unsigned
-keybit(const char *k, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)k;
-
-	return n == 0 ? 0 : (unsigned)(n * 13 + u[0] * 7 + u[n - 1]) & 255;
-}
-
 static void
 keymark(uint64_t *m, const char *k, size_t n)
 {
-	unsigned b = keybit(k, n);
+	unsigned b = etl_scan_keyhash(k, n) & 255;
 
 	m[b / 64] |= (uint64_t)1 << b % 64;
 }
 
 static int
-keymarked(const uint64_t *m, const char *k, size_t n)
+keymarked(const uint64_t *m, const struct etl_field *f)
 {
-	unsigned b = keybit(k, n);
+	unsigned b = f->kh & 255;
 
 	return (m[b / 64] >> b % 64) & 1;
 }
@@ -842,7 +834,7 @@ find_prop(const struct node *n, const struct etl_field *f, size_t *guess)
 	if (j < n->nprops && n->props[j].len == f->klen &&
 	    memcmp(n->props[j].name, f->key, f->klen) == 0)
 		return j;
-	if (j == n->nprops && !keymarked(n->keymask, f->key, f->klen))
+	if (j == n->nprops && !keymarked(n->keymask, f))
 		return j;
 	for (j = 0; j < n->nprops; j++)
 		if (n->props[j].len == f->klen &&
