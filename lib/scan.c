@@ -151,6 +151,32 @@ string(struct cur *c, int *esc)
 
 #define DIGIT(ch)	((unsigned)(ch) - '0' < 10)
 
+/* Past the digits at p, eight at a time while eight bytes are left. */
+static inline const unsigned char *
+digits(const unsigned char *p, const unsigned char *e)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t x, t;
+
+	while (e - p >= 8) {
+		memcpy(&x, p, 8);
+		/*
+		 * Digits become 0 to 9; a byte above 9 (or with its top bit)
+		 * sets its top bit.  A carry only reaches bytes after the
+		 * first that is not a digit, which do not count.
+		 */
+		x ^= 0x3030303030303030ULL;
+		t = ((x + 0x7676767676767676ULL) | x) & 0x8080808080808080ULL;
+		if (t)
+			return p + (__builtin_ctzll(t) >> 3);	/* the lowest: the first */
+		p += 8;
+	}
+#endif
+	while (p < e && DIGIT(*p))
+		p++;
+	return p;
+}
+
 static int
 number(struct cur *c)
 {
@@ -164,15 +190,13 @@ number(struct cur *c)
 		return ETL_SCAN_INVALID;
 	d = p;
 	if (*p++ != '0')
-		while (p < e && DIGIT(*p))
-			p++;
+		p = digits(p, e);
 	ndig = p - d;
 	if (p < e && *p == '.') {
 		p++;
 		if (p >= e || !DIGIT(*p))
 			return ETL_SCAN_INVALID;
-		while (p < e && DIGIT(*p))
-			p++;
+		p = digits(p, e);
 	}
 	if (p < e && (*p | 0x20) == 'e') {
 		p++;
@@ -381,17 +405,55 @@ short_string(struct cur *c)
 	return 0;
 }
 
+/*
+ * Duplicate keys are refused by the stream's parser.  A key is compared
+ * only with the earlier keys of its hash, found through slot[] and
+ * chain[]; past a bound on the comparisons, jansson judges the line.
+ */
+#define DUPCMP	256
+
+static uint32_t slot[1024], slotkey[1024], stamp;	/* slot[h] == stamp: seen */
+static uint32_t *chain;		/* the earlier key of the same hash, + 1 */
+static size_t chaincap;
+
+/* 1 when key i repeats an earlier one, 0 when not, -1 when it is not known. */
+static int
+twin(const struct etl_scan *s, size_t i, size_t *budget)
+{
+	const struct etl_field *f = &s->f[i];
+	uint32_t j;
+
+	if (i >= chaincap) {
+		chaincap = s->cap;
+		chain = erealloc(chain, chaincap * sizeof(*chain));
+	}
+	if (slot[f->kh] != stamp) {
+		slot[f->kh] = stamp;
+		slotkey[f->kh] = (uint32_t)i;
+		chain[i] = 0;
+		return 0;
+	}
+	chain[i] = slotkey[f->kh] + 1;
+	slotkey[f->kh] = (uint32_t)i;
+	for (j = chain[i]; j != 0; j = chain[j - 1]) {
+		if ((*budget)-- == 0)
+			return -1;
+		if (s->f[j - 1].klen == f->klen &&
+		    memcmp(s->f[j - 1].key, f->key, f->klen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 int
 etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 {
-	static uint32_t slot[1024], stamp;	/* slot[h] == stamp: hash h seen */
 	struct cur c = { (const unsigned char *)line,
 	    (const unsigned char *)line + len };
 	struct etl_field *f;
 	const unsigned char *k, *v;
-	unsigned twin[8], h;	/* hashes seen twice */
-	int esc, r, worst = ETL_SCAN_OK;
-	size_t ntwins = 0, i, j, t;
+	int esc, r, worst = ETL_SCAN_OK, dupsure = 1;
+	size_t budget = DUPCMP;
 
 	s->n = 0;
 	if (++stamp == 0) {
@@ -410,10 +472,13 @@ etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 		c.p++;
 		goto end;
 	}
+	/* Records mostly hold no whitespace: each byte is tried before ws(). */
 	for (;;) {
-		ws(&c);
-		if (c.p >= c.e || *c.p != '"')
-			return ETL_SCAN_INVALID;
+		if (c.p >= c.e || *c.p != '"') {
+			ws(&c);
+			if (c.p >= c.e || *c.p != '"')
+				return ETL_SCAN_INVALID;
+		}
 		k = ++c.p;
 		if (!short_string(&c)) {
 			if (string(&c, &esc) != ETL_SCAN_OK)
@@ -428,14 +493,12 @@ etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 		f = &s->f[s->n++];
 		f->key = (const char *)k;
 		f->klen = (size_t)(c.p - 1 - k);
-		f->kh = h = etl_scan_keyhash(f->key, f->klen);
-		if (slot[h] == stamp && ntwins <= 8 &&
-		    (ntwins == 0 || twin[ntwins - 1] != h)) {
-			if (ntwins < 8)
-				twin[ntwins] = h;
-			ntwins++;
+		f->kh = etl_scan_keyhash(f->key, f->klen);
+		if (dupsure && (r = twin(s, s->n - 1, &budget)) != 0) {
+			if (r == 1)
+				return ETL_SCAN_INVALID;
+			dupsure = 0;
 		}
-		slot[h] = stamp;
 		if (c.p < c.e && *c.p == ':')
 			c.p++;
 		else {
@@ -471,6 +534,10 @@ etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 			f->val = (const char *)v;
 			f->vlen = (size_t)(c.p - v);
 		}
+		if (c.p < c.e && *c.p == ',') {
+			c.p++;
+			continue;
+		}
 		ws(&c);
 		if (c.p >= c.e)
 			return ETL_SCAN_INVALID;
@@ -485,27 +552,8 @@ end:
 	ws(&c);
 	if (c.p != c.e)
 		return ETL_SCAN_INVALID;
-	if (worst != ETL_SCAN_OK)
-		return worst;
-	/*
-	 * Duplicate keys are refused by the stream's parser.  Only keys of
-	 * a hash seen twice are compared; many such keys go to jansson.
-	 */
-	if (ntwins == 0)
-		return ETL_SCAN_OK;
-	if (ntwins > 8 || s->n > 64)
+	if (worst != ETL_SCAN_OK || !dupsure)
 		return ETL_SCAN_UNSURE;
-	for (t = 0; t < ntwins; t++)
-		for (i = 1; i < s->n; i++) {
-			if (s->f[i].kh != twin[t])
-				continue;
-			for (j = 0; j < i; j++)
-				if (s->f[j].kh == twin[t] &&
-				    s->f[j].klen == s->f[i].klen &&
-				    memcmp(s->f[j].key, s->f[i].key,
-				    s->f[i].klen) == 0)
-					return ETL_SCAN_INVALID;
-		}
 	return ETL_SCAN_OK;
 }
 

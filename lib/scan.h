@@ -30,7 +30,7 @@ struct etl_scan {
 	size_t		 n, cap;
 };
 
-/* Ten bits from a key's length and three of its bytes: equal keys, equal bits. */
+/* Ten bits from a key's length and its first and last bytes: equal keys, equal bits. */
 static inline unsigned
 etl_scan_keyhash(const char *k, size_t n)
 {
@@ -38,7 +38,7 @@ etl_scan_keyhash(const char *k, size_t n)
 
 	if (n == 0)
 		return 0;
-	return (unsigned)(n * 13 + u[0] * 7 + u[n - 1] * 3 + u[n / 2]) & 1023;
+	return (unsigned)(u[0] * 33 + u[n - 1] + n * 151) & 1023;
 }
 
 /* Scans one line; the fields are valid until the next call or the line's end. */

@@ -31,9 +31,36 @@ setup() {
 	printf '%s\n' '{"a":1,"a":2}' '{"a":"\u0000"}' '{"a":"\ud800"}' '{"a":01}' \
 	    '{"a":1.}' '{"a":-}' '{"a":tru}' '{"a":1} x' '{"a":[1,]}' '{"a":"x' >bad.ndjson
 	printf '{"a":"\xc3\x28"}\n{"a":1\x00}\n' >>bad.ndjson
+	# Numbers read eight bytes at a time: a bad byte at each place of
+	# the eight, and bytes whose top bit a carry could hide.
+	for i in 1 2 3 4 5 6 7 8; do
+		printf '{"a":%s}\n' "$(printf '%0*d' "$i" 7)x" "1.$(printf '%0*d' "$i" 3)/"
+	done >>bad.ndjson
+	printf '{"a":123456789\x89\x8a}\n{"a":12345678\xff}\n{"a":0.1234567\xb9}\n' >>bad.ndjson
 	run "$ETL_ROOT/tests/bin/scan-diff" bad.ndjson
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"12 lines: 0 ok, 0 unsure, 12 invalid"* ]]
+	[[ "$output" == *"31 lines: 0 ok, 0 unsure, 31 invalid"* ]]
+}
+
+@test "duplicate keys are found among keys of the same hash" {
+	# The scanner hashes a key by its length and first and last bytes:
+	# k00z to k11z share one hash, aa to bn have their own.  Past a
+	# bound on comparisons (40 keys of one hash) it leaves the line to
+	# jansson.
+	$PY - <<'PY' >dups.ndjson
+import itertools, json
+same = ['k%02dz' % i for i in range(12)]
+other = ['%s%s' % p for p in itertools.product('ab', 'abcdefghijklmnopqrstuvwxyz')][:40]
+line = lambda keys: '{' + ','.join('"%s":%d' % (k, i) for i, k in enumerate(keys)) + '}'
+print(line(same + other))
+for k in ('k00z', 'k06z', 'k11z', 'aa', 'bn'):
+    print(line(same + other + [k]))
+print(line(['k%02dz' % i for i in range(40)]))
+print(line(['k%02dz' % i for i in range(40)] + ['k00z']))
+PY
+	run "$ETL_ROOT/tests/bin/scan-diff" dups.ndjson
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"8 lines: 1 ok, 2 unsure, 5 invalid"* ]]
 }
 
 @test "etl-check's fast path gives what the full validator gives" {
