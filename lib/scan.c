@@ -226,6 +226,34 @@ literal(struct cur *c, const char *w, size_t n)
 	return ETL_SCAN_OK;
 }
 
+/*
+ * Plain bytes to a closing quote within sixteen: the string's end, the
+ * common case of a key or a short value, without a call.  0 when the
+ * string needs string().
+ */
+static inline int
+short_string(struct cur *c)
+{
+#ifdef __SSE2__
+	if (c->e - c->p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)c->p);
+		int bits = _mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+		    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+		    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20))));
+		unsigned i;
+
+		if (bits && c->p[i = __builtin_ctz((unsigned)bits)] == '"') {
+			c->p += i + 1;
+			return 1;
+		}
+	}
+#else
+	(void)c;
+#endif
+	return 0;
+}
+
 static int value(struct cur *, int, int *, int *);
 
 /*
@@ -259,12 +287,14 @@ object(struct cur *c, int depth)
 			goto out;
 		}
 		k = ++c->p;
-		if (string(c, &esc) != ETL_SCAN_OK) {
-			r = ETL_SCAN_INVALID;
-			goto out;
+		if (!short_string(c)) {
+			if (string(c, &esc) != ETL_SCAN_OK) {
+				r = ETL_SCAN_INVALID;
+				goto out;
+			}
+			if (esc)
+				worst = ETL_SCAN_UNSURE;	/* keys compared decoded */
 		}
-		if (esc)
-			worst = ETL_SCAN_UNSURE;	/* keys compared decoded */
 		if (nkeys == capkeys) {
 			capkeys = capkeys ? capkeys * 2 : 64;
 			keys = erealloc(keys, capkeys * sizeof(*keys));
@@ -328,7 +358,7 @@ value(struct cur *c, int depth, int *type, int *esc)
 	case '"':
 		*type = 's';
 		c->p++;
-		return string(c, esc);
+		return short_string(c) ? ETL_SCAN_OK : string(c, esc);
 	case '{':
 		*type = 'o';
 		if (depth >= MAXDEPTH)
@@ -377,33 +407,6 @@ value(struct cur *c, int depth, int *type, int *esc)
 	}
 }
 
-/*
- * Plain bytes to a closing quote within sixteen: the string's end, the
- * common case of a key or a short value, without a call.  0 when the
- * string needs string().
- */
-static inline int
-short_string(struct cur *c)
-{
-#ifdef __SSE2__
-	if (c->e - c->p >= 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)c->p);
-		int bits = _mm_movemask_epi8(_mm_or_si128(
-		    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-		    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-		    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20))));
-		unsigned i;
-
-		if (bits && c->p[i = __builtin_ctz((unsigned)bits)] == '"') {
-			c->p += i + 1;
-			return 1;
-		}
-	}
-#else
-	(void)c;
-#endif
-	return 0;
-}
 
 /*
  * Duplicate keys are refused by the stream's parser.  A key is compared
