@@ -35,8 +35,11 @@ bump(json_t *o, const char *key, unsigned long long n)
 {
 	json_t *v = json_object_get(o, key);
 
-	json_object_set_new(o, key,
-	    json_integer((json_int_t)(n + (v ? (unsigned long long)json_integer_value(v) : 0))));
+	if (v)
+		json_integer_set(v, (json_int_t)(n +
+		    (unsigned long long)json_integer_value(v)));
+	else
+		json_object_set_new(o, key, json_integer((json_int_t)n));
 }
 
 /* Each reason code counts once per rejected record. */
