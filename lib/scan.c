@@ -448,6 +448,66 @@ twin(const struct etl_scan *s, size_t i, size_t *budget)
 	return 0;
 }
 
+/*
+ * The keys of the last record scanned whole, each as its bytes "key":
+ * in order.  Records of a stream mostly repeat them, and a key found in
+ * its place needs no scanning, hashing, or comparing with the others:
+ * the keys of the shape are known good and all different.
+ */
+static struct {
+	struct etl_buf	 b;
+	size_t		*off;	/* where key i starts in b; off[n] is the end */
+	unsigned	*kh;
+	size_t		 n, cap;
+} shape;
+
+/* Whether the n >= 3 bytes at a and b are the same. */
+static inline int
+same(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	uint64_t x, y, x2, y2;
+	uint32_t u, v, u2, v2;
+
+	/* Two loads from each end, overlapping in the middle. */
+	if (n >= 8 && n <= 16) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&x2, a + n - 8, 8);
+		memcpy(&y2, b + n - 8, 8);
+		return ((x ^ y) | (x2 ^ y2)) == 0;
+	}
+	if (n >= 4 && n < 8) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		memcpy(&u2, a + n - 4, 4);
+		memcpy(&v2, b + n - 4, 4);
+		return ((u ^ v) | (u2 ^ v2)) == 0;
+	}
+	return memcmp(a, b, n) == 0;
+}
+
+static void
+keep_shape(const struct etl_scan *s)
+{
+	size_t i;
+
+	if (s->n + 1 > shape.cap) {
+		shape.cap = s->n + 1;
+		shape.off = erealloc(shape.off, shape.cap * sizeof(*shape.off));
+		shape.kh = erealloc(shape.kh, shape.cap * sizeof(*shape.kh));
+	}
+	shape.b.len = 0;
+	for (i = 0; i < s->n; i++) {
+		shape.off[i] = shape.b.len;
+		shape.kh[i] = s->f[i].kh;
+		etl_buf_addc(&shape.b, '"');
+		etl_buf_add(&shape.b, s->f[i].key, s->f[i].klen);
+		etl_buf_add(&shape.b, "\":", 2);
+	}
+	shape.off[i] = shape.b.len;
+	shape.n = s->n;
+}
+
 int
 etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 {
@@ -455,8 +515,8 @@ etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 	    (const unsigned char *)line + len };
 	struct etl_field *f;
 	const unsigned char *k, *v;
-	int esc, r, worst = ETL_SCAN_OK, dupsure = 1;
-	size_t budget = DUPCMP;
+	int esc, r, worst = ETL_SCAN_OK, dupsure = 1, onshape = 1;
+	size_t budget = DUPCMP, i, kl;
 
 	s->n = 0;
 	if (++stamp == 0) {
@@ -477,6 +537,30 @@ etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 	}
 	/* Records mostly hold no whitespace: each byte is tried before ws(). */
 	for (;;) {
+		if (s->n == s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 32;
+			s->f = erealloc(s->f, s->cap * sizeof(*s->f));
+		}
+		f = &s->f[s->n];
+		if (onshape) {
+			if (s->n < shape.n) {
+				kl = shape.off[s->n + 1] - shape.off[s->n];
+				if ((size_t)(c.e - c.p) >= kl &&
+				    same(c.p, (const unsigned char *)shape.b.p +
+				    shape.off[s->n], kl)) {
+					f->key = (const char *)c.p + 1;
+					f->klen = kl - 3;
+					f->kh = shape.kh[s->n++];
+					c.p += kl;
+					goto value;
+				}
+			}
+			/* Off the shape: its keys so far join the others. */
+			onshape = 0;
+			for (i = 0; i < s->n && dupsure; i++)
+				if (twin(s, i, &budget) != 0)
+					dupsure = 0;
+		}
 		if (c.p >= c.e || *c.p != '"') {
 			ws(&c);
 			if (c.p >= c.e || *c.p != '"')
@@ -489,11 +573,7 @@ etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 			if (esc)
 				worst = ETL_SCAN_UNSURE;
 		}
-		if (s->n == s->cap) {
-			s->cap = s->cap ? s->cap * 2 : 32;
-			s->f = erealloc(s->f, s->cap * sizeof(*s->f));
-		}
-		f = &s->f[s->n++];
+		s->n++;
 		f->key = (const char *)k;
 		f->klen = (size_t)(c.p - 1 - k);
 		f->kh = etl_scan_keyhash(f->key, f->klen);
@@ -509,6 +589,7 @@ etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 			if (c.p >= c.e || *c.p++ != ':')
 				return ETL_SCAN_INVALID;
 		}
+value:
 		ws(&c);
 		v = c.p;
 		f->esc = 0;
@@ -557,6 +638,9 @@ end:
 		return ETL_SCAN_INVALID;
 	if (worst != ETL_SCAN_OK || !dupsure)
 		return ETL_SCAN_UNSURE;
+	/* On the shape, the keys are some of its own: all different. */
+	if (!onshape)
+		keep_shape(s);
 	return ETL_SCAN_OK;
 }
 
