@@ -459,6 +459,7 @@ static struct {
 	size_t		*off;	/* where key i starts in b; off[n] is the end */
 	unsigned	*kh;
 	size_t		 n, cap;
+	unsigned long	 gen;	/* counts the shapes kept */
 } shape;
 
 /* Whether the n >= 3 bytes at a and b are the same. */
@@ -506,6 +507,7 @@ keep_shape(const struct etl_scan *s)
 	}
 	shape.off[i] = shape.b.len;
 	shape.n = s->n;
+	shape.gen++;
 }
 
 int
@@ -519,6 +521,7 @@ etl_scan_object(struct etl_scan *s, const char *line, size_t len)
 	size_t budget = DUPCMP, i, kl;
 
 	s->n = 0;
+	s->shape = 0;
 	if (++stamp == 0) {
 		memset(slot, 0, sizeof(slot));
 		stamp = 1;
@@ -641,6 +644,8 @@ end:
 	/* On the shape, the keys are some of its own: all different. */
 	if (!onshape)
 		keep_shape(s);
+	if (s->n == shape.n)
+		s->shape = shape.gen;
 	return ETL_SCAN_OK;
 }
 

@@ -28,6 +28,8 @@ struct etl_field {
 struct etl_scan {
 	struct etl_field *f;
 	size_t		 n, cap;
+	unsigned long	 shape;	/* nonzero: the same keys in the same order
+				   as every other line of this number */
 };
 
 /* Ten bits from a key's length and its first and last bytes: equal keys, equal bits. */

@@ -908,10 +908,11 @@ flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 	static struct etl_buf path;
 	static size_t *guess;		/* by field position: records of a */
 	static size_t nguess;		/* stream mostly share one order */
-	static unsigned long rec;
+	static unsigned long rec, shape;	/* guess[] holds for this shape */
 	const struct etl_field *f;
 	json_t *req = NULL;
 	size_t i, j;
+	int sure;
 
 	if (root->never || root->addl_node || root->enumv || root->has_const ||
 	    (root->types && !(root->types & T_OBJECT)))
@@ -922,9 +923,13 @@ flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 			guess[nguess] = root->nprops;
 	}
 	rec++;
+	/* Keys of the same shape as the last record's: the same properties. */
+	sure = s->shape != 0 && s->shape == shape;
+	shape = 0;
 	for (i = 0; i < s->n; i++) {
 		f = &s->f[i];
-		if ((j = find_prop(root, f, &guess[i])) == root->nprops) {
+		j = sure ? guess[i] : find_prop(root, f, &guess[i]);
+		if (j == root->nprops) {
 			if (root->addl == 0) {
 				path.len = 0;
 				pointer_add(&path, f->key, f->klen);
@@ -942,6 +947,7 @@ flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 		if (field_reasons(root->props[j].node, f, rs) == -1)
 			goto full;
 	}
+	shape = s->shape;	/* every guess[] was made for it */
 	/* Missing required fields come first among the reasons. */
 	for (i = 0; i < root->nrequired; i++) {
 		j = root->reqprop[i];
