@@ -220,7 +220,14 @@ number(struct cur *c)
 static int
 literal(struct cur *c, const char *w, size_t n)
 {
-	if ((size_t)(c->e - c->p) < n || memcmp(c->p, w, n) != 0)
+	uint32_t a, b;
+
+	if ((size_t)(c->e - c->p) < n)
+		return ETL_SCAN_INVALID;
+	/* true, null: four bytes; false: the last four after its f. */
+	memcpy(&a, c->p + n - 4, 4);
+	memcpy(&b, w + n - 4, 4);
+	if (a != b || c->p[0] != (unsigned char)w[0])
 		return ETL_SCAN_INVALID;
 	c->p += n;
 	return ETL_SCAN_OK;
