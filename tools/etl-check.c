@@ -73,6 +73,7 @@ struct node {
 	size_t		*reqprop;	/* the property of each required name,
 					   or nprops when it has none */
 	uint64_t	 keymask[4];	/* each property's bit of keymark() */
+	unsigned long	 serial;	/* one for each node compiled */
 };
 
 static const char *schema_path;
@@ -280,6 +281,7 @@ compile(json_t *s, const char *where)
 		"default", "examples", "deprecated", "readOnly", "writeOnly",
 		NULL
 	};
+	static unsigned long serial;
 	struct node *n;
 	const char *k;
 	json_t *v;
@@ -287,6 +289,7 @@ compile(json_t *s, const char *where)
 	char *sub;
 
 	n = ecalloc(1, sizeof(*n));
+	n->serial = ++serial;
 	n->addl = -1;
 	n->minlen = n->maxlen = n->minitems = n->maxitems = -1;
 	if (json_is_true(s))
@@ -908,7 +911,8 @@ flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 	static struct etl_buf path;
 	static size_t *guess;		/* by field position: records of a */
 	static size_t nguess;		/* stream mostly share one order */
-	static unsigned long rec, shape;	/* guess[] holds for this shape */
+	static unsigned long rec;
+	static unsigned long shape, schema;	/* guess[] holds for these */
 	const struct etl_field *f;
 	json_t *req = NULL;
 	size_t i, j;
@@ -924,7 +928,7 @@ flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 	}
 	rec++;
 	/* Keys of the same shape as the last record's: the same properties. */
-	sure = s->shape != 0 && s->shape == shape;
+	sure = s->shape != 0 && s->shape == shape && root->serial == schema;
 	shape = 0;
 	for (i = 0; i < s->n; i++) {
 		f = &s->f[i];
@@ -948,6 +952,7 @@ flat_validate(struct node *root, const struct etl_scan *s, json_t **rs)
 			goto full;
 	}
 	shape = s->shape;	/* every guess[] was made for it */
+	schema = root->serial;
 	/* Missing required fields come first among the reasons. */
 	for (i = 0; i < root->nrequired; i++) {
 		j = root->reqprop[i];
