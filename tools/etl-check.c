@@ -861,7 +861,8 @@ static int
 field_reasons(const struct node *n, const struct etl_field *f, json_t **rs)
 {
 	static struct {
-		const struct node *n;
+		unsigned long	 serial;	/* of the node: not its address,
+						   which a later schema may reuse */
 		int		 type;
 		size_t		 vlen;
 		char		 val[RCACHE_VAL];
@@ -869,12 +870,12 @@ field_reasons(const struct node *n, const struct etl_field *f, json_t **rs)
 	} cache[RCACHE];
 	static struct etl_buf path;
 	json_t *v, *one = NULL;
-	size_t h = (uintptr_t)n >> 4, i;
+	size_t h = n->serial, i;
 
 	for (i = 0; i < f->vlen; i++)
 		h = h * 31 + (unsigned char)f->val[i];
 	h = (h ^ (size_t)f->type) % RCACHE;
-	if (cache[h].n == n && cache[h].type == f->type &&
+	if (cache[h].serial == n->serial && cache[h].type == f->type &&
 	    cache[h].vlen == f->vlen &&
 	    memcmp(cache[h].val, f->val, f->vlen) == 0) {
 		if (*rs == NULL)
@@ -895,7 +896,7 @@ field_reasons(const struct node *n, const struct etl_field *f, json_t **rs)
 	json_array_extend(*rs, one);
 	if (f->vlen <= RCACHE_VAL) {
 		json_decref(cache[h].reasons);
-		cache[h].n = n;
+		cache[h].serial = n->serial;
 		cache[h].type = f->type;
 		cache[h].vlen = f->vlen;
 		memcpy(cache[h].val, f->val, f->vlen);
