@@ -614,7 +614,7 @@ value:
 			f->type = 's';
 			c.p++;
 			r = short_string(&c) ? ETL_SCAN_OK : string(&c, &f->esc);
-		} else if ((*c.p >= '0' && *c.p <= '9') || *c.p == '-') {
+		} else if (DIGIT(*c.p) || *c.p == '-') {
 			f->type = 'n';
 			r = number(&c);
 		} else
