@@ -1,11 +1,18 @@
-# listings.mk - the daily offers run: params, fetch, clean, check, store,
-# then the use cases, each step a target and each edge a prerequisite.
+# listings.mk - the daily offers run: params, fetch, clean, check, the
+# gates, then the publication (store, the use cases), each step a target
+# and each edge a prerequisite.
 #
 #   make -f pipelines/listings.mk [INPUT=...] [STORE=...] [RUNS=...] [ENV=...]
 #        [DATE=...] [NOTIFY=...] [USE_CASES=...] [MAX_REJECT_RATIO=...]
+#        [MIN_KEPT_RATIO=...] [ALLOW_EMPTY=1] [STORE_WAIT=...]
 #
 # Every run lives in $(RUNS)/DAY/RUN_ID/: params.json, STEP.log (JSON logs),
 # STEP.rejects.ndjson, STEP.stats.json per step, and summary.json.
+#
+# A run for day DAY replaces what earlier runs for DAY stored and nothing
+# else: its offers go whole into $(STORE)/history/offers/day=DAY/, and
+# $(STORE)/offers holds each offer id once, its latest version (etl-store
+# --mode merge).  Runs that overlap publish one after the other.
 
 ETL	:= $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))/..
 ENV	?= dev
@@ -23,10 +30,16 @@ INPUT	?= $(ETL)/data/sample.json
 STORE	?= demo/store
 RUNS	?= demo/runs
 DATE	?= today
+# NOTIFY: etl-notify's targets, as set by the env file (recursively expanded, so
+# $(RUNS) is the final one); this default serves an env file that sets none.
+# Whatever it holds, a failure also writes $(RUN)/alert.json (pipelines/step.sh).
 NOTIFY	?= --file $(RUNS)/alerts.ndjson
 SOURCE	?= pricehubble
 USE_CASES ?= price_per_m2 price_model
 MAX_REJECT_RATIO ?= 0.2
+MIN_KEPT_RATIO ?= 0.5
+ALLOW_EMPTY ?= 0
+STORE_WAIT ?= 600
 RETRIES	?= 3
 RETRY_DELAY ?= 2
 RULES	?= $(ETL)/pipelines/rules/offers.rules.json
@@ -45,12 +58,12 @@ ETL_RUN_ID := $(shell date -u +%Y%m%dT%H%M%SZ)-$(shell od -An -N4 -tx1 /dev/uran
 endif
 export ETL_RUN_ID
 RUN	:= $(RUNS)/$(DAY)/$(ETL_RUN_ID)
-export RUN RETRIES RETRY_DELAY NOTIFY
+export RUN RETRIES RETRY_DELAY NOTIFY MAX_REJECT_RATIO MIN_KEPT_RATIO ALLOW_EMPTY
 
 STEP	 = $(ETL)/pipelines/step.sh
 STATS	 = --stats $(RUN)/$(1).stats.json
 
-.PHONY: all run usecases $(USE_CASES) demo
+.PHONY: all run publish usecases $(USE_CASES) demo
 .DELETE_ON_ERROR:
 
 all: run
@@ -79,12 +92,34 @@ $(RUN)/check.ndjson: $(RUN)/clean.ndjson
 	$(STEP) check -i $< -o $@ -- etl-check -s $(SCHEMA) \
 	    --max-reject-ratio $(MAX_REJECT_RATIO) $(call STATS,check)
 
-# etl-store's commit is the only publisher: a failed run stores nothing.
-$(RUN)/store.ndjson: $(RUN)/check.ndjson
-	$(STEP) store -i $< -o $@ -- etl-store --root $(STORE)/offers \
-	    --by scraping_date --mode overwrite $(call STATS,store)
+# The gates on the whole run (65, nothing stored): kept over read, each
+# step's rejects, an empty input (unless ALLOW_EMPTY=1: then ok, nothing
+# stored).
+$(RUN)/gate.json: $(RUN)/check.ndjson
+	$(STEP) gate -o $@ -- $(ETL)/pipelines/gate.sh
 
-# The use cases read the offers table as stored.
+# Publication, one run at a time on a store: the store step, then the use
+# cases from the table as it then is.  A run that finds another publishing
+# waits for it (STORE_WAIT seconds at most).
+$(RUN)/published: $(RUN)/gate.json
+	@if jq -e .publish $< >/dev/null; then \
+	    $(ETL)/pipelines/lock.sh $(STORE)/_publish.lock $(STORE_WAIT) \
+	        $(MAKE) -s -f $(ETL)/pipelines/listings.mk DATE=$(DAY) publish; \
+	else echo "pipeline: nothing to publish: the input holds no record" >&2; fi
+	@touch $@
+
+publish: usecases
+
+# etl-store's commit is the only publisher: a failed run stores nothing.
+# The day's offers replace the day's in the history; the table is rebuilt
+# from it, each offer once, its latest version.
+$(RUN)/store.ndjson: $(RUN)/gate.json
+	$(STEP) store -i $(RUN)/check.ndjson -o $@ -- etl-store \
+	    --root $(STORE)/offers --by scraping_date --mode merge --key id \
+	    --latest scraping_date --history $(STORE)/history/offers --day $(DAY) \
+	    --wait $(STORE_WAIT) $(call STATS,store)
+
+# The use cases read the offers table as stored, and replace their tables.
 $(RUN)/offers.ndjson: $(RUN)/store.ndjson
 	$(STEP) offers -o $@ -- etl-fetch $(call STATS,offers) $(STORE)/offers
 
@@ -98,7 +133,7 @@ $(RUN)/price_per_m2.ndjson: $(RUN)/offers.ndjson
 $(RUN)/price_per_m2.store.ndjson: $(RUN)/price_per_m2.ndjson
 	$(STEP) price_per_m2.store -i $< -o $@ -- etl-store \
 	    --root $(STORE)/usecases/price_per_m2 --by scraping_date \
-	    $(call STATS,price_per_m2.store)
+	    --mode replace --wait $(STORE_WAIT) $(call STATS,price_per_m2.store)
 
 # The hedonic model: log price on area and type; predictions flag outliers.
 price_model: $(RUN)/price_model.store.ndjson $(RUN)/price_model.models.store.ndjson
@@ -111,15 +146,15 @@ $(RUN)/price_model.ndjson: $(RUN)/price_model.models.ndjson $(RUN)/offers.ndjson
 $(RUN)/price_model.store.ndjson: $(RUN)/price_model.ndjson
 	$(STEP) price_model.store -i $< -o $@ -- etl-store \
 	    --root $(STORE)/usecases/price_model/predictions --by property_type \
-	    $(call STATS,price_model.store)
+	    --mode replace --wait $(STORE_WAIT) $(call STATS,price_model.store)
 $(RUN)/price_model.models.store.ndjson: $(RUN)/price_model.models.ndjson
 	$(STEP) price_model.models.store -i $< -o $@ -- etl-store \
 	    --root $(STORE)/usecases/price_model/models --by y \
-	    $(call STATS,price_model.models.store)
+	    --mode replace --wait $(STORE_WAIT) $(call STATS,price_model.models.store)
 
 usecases: $(USE_CASES)
 
-$(RUN)/summary.json: usecases
+$(RUN)/summary.json: $(RUN)/published
 	$(ETL)/pipelines/summary.sh $(RUN) >$@.tmp && mv $@.tmp $@
 
 # make demo: the run on the bundled sample, then a short report.

@@ -74,7 +74,7 @@ PY
 }
 
 @test "another input of the same source, with other price formats" {
-	run pipeline INPUT="$DATA/pipeline/other-offers.jsonl" MAX_REJECT_RATIO=0.7
+	run pipeline INPUT="$DATA/pipeline/other-offers.jsonl" MAX_REJECT_RATIO=0.7 MIN_KEPT_RATIO=0.4
 	[ "$status" -eq 0 ]
 	etl-fetch -q store/offers 3>/dev/null | jq -r '"\(.id) \(.price) \(.price_per_m2)"' | sort >got
 	printf '%s\n' 's1 530000 6235.29' 's3 1250000 6944.44' 's7 390000 12380.95' >want

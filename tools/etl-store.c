@@ -31,15 +31,30 @@
 #include "scan.h"
 
 static const char usage_text[] =
-"usage: etl-store [-hq] --root dir --by key[,key ...] [--mode overwrite | append]\n"
+"usage: etl-store [-hq] --root dir --by key[,key ...]\n"
+"                 [--mode overwrite | append | replace] [--wait seconds]\n"
 "                 [--level n] [--max-file-bytes n] [--max-open n]\n"
+"                 [--rejects file | inline] [--stats file] [file ...]\n"
+"       etl-store [-hq] --root dir --by key[,key ...] --mode merge\n"
+"                 --key field[,field ...] --history dir --day label\n"
+"                 [--latest field] [--wait seconds] [--level n]\n"
+"                 [--max-file-bytes n] [--max-open n]\n"
 "                 [--rejects file | inline] [--stats file] [file ...]\n";
 
 static const char help_text[] =
 "  -r, --root DIR            the store's root directory (created if missing)\n"
 "  -b, --by KEY[,KEY...]     partition keys, [a-z0-9_]+, outermost first\n"
 "  -m, --mode MODE           overwrite (default): replace the partitions\n"
-"                            this run touches; append: add files to them\n"
+"                            this run touches; append: add files to them;\n"
+"                            replace: the table becomes this run's records;\n"
+"                            merge: one row per --key, its latest version,\n"
+"                            from a history of days (see etl-store(1))\n"
+"  -k, --key FIELD[,FIELD]   merge: the fields naming a row (an offer's id)\n"
+"      --history DIR         merge: every day's records, DIR/day=LABEL/\n"
+"      --day LABEL           merge: the day this run replaces in the history\n"
+"      --latest FIELD        merge: within a day, the greatest value wins\n"
+"  -w, --wait SECONDS        wait that long for a store another run holds\n"
+"                            (default 0: exit 75 at once)\n"
 "      --level N             zstd level (default 3)\n"
 "      --max-file-bytes N    start a new part after N compressed bytes\n"
 "                            (k, M, G suffixes; default 128M; 0: no limit)\n"
@@ -48,7 +63,10 @@ static const char help_text[] =
 enum {
 	OPT_LEVEL = ETL_OPT_TOOL,
 	OPT_MAX_FILE_BYTES,
-	OPT_MAX_OPEN
+	OPT_MAX_OPEN,
+	OPT_DAY,
+	OPT_HISTORY,
+	OPT_LATEST
 };
 
 struct part {			/* one part file */
@@ -96,6 +114,20 @@ static size_t		 npool;
 static void		*zout;
 static size_t		 zoutsz;
 static int		 committing;		/* the journal exists */
+static double		 lock_wait;		/* --wait: seconds */
+static int		 mode;			/* MODE_* */
+static char		**mkeys;		/* merge: --key */
+static size_t		 nmkeys;
+static const char	*latest;		/* merge: --latest */
+static char		*hist;			/* merge: --history, absolute */
+static char		*hstaging;		/* hist/.staging-COMMIT */
+static const char	*day;			/* merge: --day */
+
+enum { MODE_OVERWRITE, MODE_APPEND, MODE_REPLACE, MODE_MERGE };
+static const char *const mode_names[] = {
+	"overwrite", "append", "replace", "merge", NULL
+};
+#define LOCK_SAY_EVERY	5.0		/* seconds between waiting logs */
 static size_t		 total_pending;
 
 /*
@@ -203,6 +235,8 @@ abandon(void)
 	}
 	if (staging && !committing)
 		rm_rf(staging);
+	if (hstaging && !committing)
+		rm_rf(hstaging);
 }
 
 static void
@@ -223,13 +257,13 @@ fail(int status, const char *fmt, ...)
 
 /* mkdir -p of root-relative directory rel (fsyncing what it creates). */
 static void
-mkdirs(const char *rel)
+mkdirs(const char *base, const char *rel)
 {
 	struct etl_buf b = { 0 };
 	struct stat st;
 	const char *s, *e;
 
-	etl_buf_adds(&b, root);
+	etl_buf_adds(&b, base);
 	for (s = rel; *s; s = *e ? e + 1 : e) {
 		if ((e = strchr(s, '/')) == NULL)
 			e = s + strlen(s);
@@ -311,9 +345,9 @@ crash_point(const char *where)
 }
 
 static void
-op_swap(const char *c, const char *from, const char *to)
+op_swap(const char *base, const char *c, const char *from, const char *to)
 {
-	char *f = path("%s/%s", root, from), *t = path("%s/%s", root, to);
+	char *f = path("%s/%s", base, from), *t = path("%s/%s", base, to);
 	char *old;
 	struct stat st;
 
@@ -325,7 +359,7 @@ op_swap(const char *c, const char *from, const char *to)
 	if (strchr(to, '/')) {
 		char *d = parent_of(to);
 
-		mkdirs(d);
+		mkdirs(base, d);
 		free(d);
 	}
 	if (renameat2(AT_FDCWD, f, AT_FDCWD, t, RENAME_EXCHANGE) == 0)
@@ -349,15 +383,15 @@ done:
 
 /* Adds the staged file "from" as "to", never replacing a file. */
 static void
-op_link(const char *from, const char *to)
+op_link(const char *base, const char *from, const char *to)
 {
-	char *f = path("%s/%s", root, from), *t = path("%s/%s", root, to);
+	char *f = path("%s/%s", base, from), *t = path("%s/%s", base, to);
 	char *d = parent_of(to);
 	struct stat a, b;
 
 	if (lstat(f, &a) == -1 && errno == ENOENT && lstat(t, &b) == 0)
 		goto done;	/* done before the last run died */
-	mkdirs(d);
+	mkdirs(base, d);
 	if (link(f, t) == -1) {
 		if (errno == EEXIST) {
 			if (stat(f, &a) == -1 || stat(t, &b) == -1 ||
@@ -378,6 +412,41 @@ done:
 	free(f);
 	free(t);
 	free(d);
+}
+
+/*
+ * Moves "from" to "to": a partition the table no longer has into the
+ * staging area, a replaced day of the history aside.  Idempotent: done
+ * once "from" is gone.  Parents "from" leaves empty go too.
+ */
+static void
+op_move(const char *base, const char *from, const char *to)
+{
+	char *f = path("%s/%s", base, from), *t = path("%s/%s", base, to);
+	char *d, *s;
+	struct stat st;
+
+	if (lstat(f, &st) == -1 && errno == ENOENT)
+		goto done;
+	if (strchr(to, '/')) {
+		d = parent_of(to);
+		mkdirs(base, d);
+		free(d);
+	}
+	if (rename(f, t) == -1)
+		etl_die(ETL_EX_IOERR, "%s: %s", t, strerror(errno));
+	fsync_parent(t);
+	fsync_parent(f);
+	d = estrdup(f);
+	while ((s = strrchr(d, '/')) != NULL && (size_t)(s - d) > strlen(base)) {
+		*s = '\0';
+		if (rmdir(d) == -1)
+			break;
+	}
+	free(d);
+done:
+	free(f);
+	free(t);
 }
 
 /* Writes a small file atomically: .NAME.tmp, fsync, rename, fsync dir. */
@@ -422,25 +491,37 @@ static void
 apply(const json_t *journal)
 {
 	const char *c = json_string_value(json_object_get(journal, "commit"));
+	const char *h = json_string_value(json_object_get(journal,
+	    "history_root"));
 	json_t *ops = json_object_get(journal, "ops"), *op, *m;
 	char *commits = path("%s/_commits", root), *name, *p;
 	size_t i;
 	int r;
 
 	for (i = 0; i < json_array_size(ops); i++) {
-		const char *o, *f, *t;
+		const char *o, *f, *t, *b, *base = root;
 
 		op = json_array_get(ops, i);
 		o = json_string_value(json_object_get(op, "op"));
 		f = json_string_value(json_object_get(op, "from"));
 		t = json_string_value(json_object_get(op, "to"));
+		b = json_string_value(json_object_get(op, "root"));
+		if (b && strcmp(b, "history") == 0 && h && *h == '/')
+			base = h;
+		else if (b)
+			o = NULL;
 		if (o == NULL || !safe_rel(f) || !safe_rel(t))
 			etl_die(ETL_EX_SOFTWARE, "%s/.%s.pending: bad operation %zu",
 			    commits, c, i);
 		if (strcmp(o, "swap") == 0)
-			op_swap(c, f, t);
+			op_swap(base, c, f, t);
+		else if (strcmp(o, "link") == 0)
+			op_link(base, f, t);
+		else if (strcmp(o, "move") == 0)
+			op_move(base, f, t);
 		else
-			op_link(f, t);
+			etl_die(ETL_EX_SOFTWARE, "%s/.%s.pending: operation %zu: "
+			    "unknown \"%s\"", commits, c, i, o);
 		crash_point("op");
 	}
 	m = json_deep_copy(journal);
@@ -456,6 +537,11 @@ apply(const json_t *journal)
 	p = path("%s/.staging-%s", root, c);
 	rm_rf(p);
 	free(p);
+	if (h && *h == '/') {
+		p = path("%s/.staging-%s", h, c);
+		rm_rf(p);
+		free(p);
+	}
 	r = fsync_path(commits, 1) == -1 || fsync_path(root, 1) == -1;
 	free(commits);
 	if (r)
@@ -475,6 +561,27 @@ commit_name_ok(const char *s)
 		    "0123456789._-", s[i]) == NULL)
 			return 0;
 	return i < 128;
+}
+
+/* Under the lock: removes the staging areas of runs killed before a journal. */
+static void
+clear_staging(const char *dir)
+{
+	struct dirent *d;
+	DIR *dp;
+	char *p;
+
+	if ((dp = opendir(dir)) == NULL)
+		etl_die(ETL_EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+	while ((d = readdir(dp)) != NULL) {
+		if (strncmp(d->d_name, ".staging-", 9) != 0)
+			continue;
+		p = path("%s/%s", dir, d->d_name);
+		etl_info("%s: removing what a killed run left", p);
+		rm_rf(p);
+		free(p);
+	}
+	closedir(dp);
 }
 
 /* Under the lock: finishes the commits of killed runs, removes the rest. */
@@ -515,43 +622,92 @@ recover(void)
 		closedir(dir);
 	}
 	free(commits);
-	if ((dir = opendir(root)) == NULL)
-		etl_die(ETL_EX_CANTCREAT, "%s: %s", root, strerror(errno));
-	while ((d = readdir(dir)) != NULL) {
-		if (strncmp(d->d_name, ".staging-", 9) != 0)
-			continue;
-		p = path("%s/%s", root, d->d_name);
-		etl_info("%s: removing what a killed run left", p);
-		rm_rf(p);
-		free(p);
-	}
-	closedir(dir);
+	clear_staging(root);
 }
 
+/* Who holds a lock, as its holder noted in the file, for the log. */
 static void
-lock_root(void)
+lock_holder(int fd, char *out, size_t n)
 {
-	char *p;
-	int fd;
+	char buf[256];
+	ssize_t r;
+	long pid;
 
-	p = path("%s/_lock", root);
+	if ((r = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0) {
+		snprintf(out, n, "a process that did not note itself");
+		return;
+	}
+	buf[r] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (sscanf(buf, "pid %ld", &pid) == 1 && pid > 0 &&
+	    kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+		snprintf(out, n, "a process that did not note itself (the "
+		    "last to, %s, has ended)", buf);
+	else
+		snprintf(out, n, "%s", buf);
+}
+
+/*
+ * Takes dir/_lock, waiting up to lock_wait seconds for another holder and
+ * saying every few seconds what it waits for.  The kernel drops a flock
+ * when its holder dies, however it dies, so a dead run never holds a
+ * store: the next one takes the lock and replays its journal.
+ */
+static void
+lock_dir(const char *dir)
+{
+	double start = etl_now(), next = start, now;
+	char *p, holder[320], ts[21];
+	struct etl_buf b = { 0 };
+	int fd, waited = 0;
+
+	p = path("%s/_lock", dir);
 	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
 		etl_die(ETL_EX_CANTCREAT, "%s: %s", p, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
-			etl_die(ETL_EX_TEMPFAIL,
-			    "%s: another run is writing this store", p);
-		etl_die(ETL_EX_IOERR, "%s: flock: %s", p, strerror(errno));
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			etl_die(ETL_EX_IOERR, "%s: flock: %s", p,
+			    strerror(errno));
+		now = etl_now();
+		lock_holder(fd, holder, sizeof(holder));
+		if (etl_signalled)
+			etl_die(ETL_EX_TEMPFAIL, "%s: interrupted while waiting "
+			    "for the lock, held by %s", p, holder);
+		if (now - start >= lock_wait) {
+			if (lock_wait > 0)
+				etl_die(ETL_EX_TEMPFAIL, "%s: still held by %s "
+				    "after %.0f s of waiting", p, holder,
+				    lock_wait);
+			etl_die(ETL_EX_TEMPFAIL, "%s: another run is writing "
+			    "this store, %s; --wait lets this one queue", p,
+			    holder);
+		}
+		if (now >= next) {
+			etl_info("%s: waiting for the lock, held by %s (%.0f s "
+			    "so far, at most %.0f)", p, holder, now - start,
+			    lock_wait);
+			next = now + LOCK_SAY_EVERY;
+		}
+		waited = 1;
+		usleep(20000);
 	}
+	if (waited)
+		etl_info("%s: lock taken after %.1f s", p, etl_now() - start);
+	etl_datetime_format(ts, (int64_t)time(NULL));
+	etl_buf_printf(&b, "pid %ld, run %s, since %s\n", (long)getpid(),
+	    etl_run_id, ts);
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, b.p, b.len, 0) == -1)
+		etl_warn("%s: cannot note the holder: %s", p, strerror(errno));
+	etl_buf_free(&b);
 	free(p);	/* fd stays open: the lock lives as long as we do */
 }
 
-/* Creates root and its parents; 73 when it cannot. */
+/* Creates a store's root, its parents and _commits; 73 when it cannot. */
 static void
-make_root(void)
+make_root(const char *dir, int commits)
 {
 	struct stat st;
-	char *p = estrdup(root), *s;
+	char *p = estrdup(dir), *s;
 
 	for (s = p + 1; ; s++) {
 		if (*s != '/' && *s != '\0')
@@ -565,10 +721,12 @@ make_root(void)
 			break;
 		*s = '/';
 	}
-	if (stat(root, &st) == -1 || !S_ISDIR(st.st_mode))
-		etl_die(ETL_EX_CANTCREAT, "%s: not a directory", root);
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		etl_die(ETL_EX_CANTCREAT, "%s: not a directory", dir);
 	free(p);
-	p = path("%s/_commits", root);
+	if (!commits)
+		return;
+	p = path("%s/_commits", dir);
 	if (mkdir(p, 0777) == -1 && errno != EEXIST)
 		etl_die(ETL_EX_CANTCREAT, "%s: %s", p, strerror(errno));
 	free(p);
@@ -598,6 +756,11 @@ choose_commit(void)
 	staging = path("%s/.staging-%s", root, commit);
 	if (mkdir(staging, 0777) == -1)
 		etl_die(ETL_EX_CANTCREAT, "%s: %s", staging, strerror(errno));
+	if (hist == NULL)
+		return;
+	hstaging = path("%s/.staging-%s", hist, commit);
+	if (mkdir(hstaging, 0777) == -1)
+		fail(ETL_EX_CANTCREAT, "%s: %s", hstaging, strerror(errno));
 }
 
 static void
@@ -869,17 +1032,24 @@ without_keys(struct etl_buf *b, const char *p, size_t n)
 	etl_buf_addc(b, '}');
 }
 
-/* A partition key's value in this record. */
+/*
+ * A named field's value in this record.  names[] holds the partition
+ * keys first (nkeys of them), then the merge keys (--key), then the
+ * --latest field: one scan of the record finds them all.
+ */
 enum { KV_TEXT, KV_DEFAULT, KV_OBJECT, KV_ARRAY };
 struct kv {
 	int		 kind;
 	struct etl_buf	 text;
 };
-static struct kv *kvs;		/* one per key */
+static const char	**names;
+static size_t		 nnames;
+static struct kv	*kvs;		/* one per name */
+static struct etl_scan	 scan;
 
 /*
- * The partition value's text: strings as they are, numbers by their JSON
- * text, true and false; the default partition for null, missing and "".
+ * The value's text: strings as they are, numbers by their JSON text,
+ * true and false; the default (no value) for null, missing and "".
  */
 static void
 kv_text(struct kv *kv)
@@ -896,11 +1066,12 @@ parsed_kvs(const json_t *o, int *present)
 	const json_t *v;
 	size_t i;
 
-	for (i = 0; i < nkeys; i++) {
+	for (i = 0; i < nnames; i++) {
 		struct kv *kv = &kvs[i];
 
-		v = json_object_get(o, keys[i]);
-		*present |= v != NULL;
+		v = json_object_get(o, names[i]);
+		if (i < nkeys)
+			*present |= v != NULL;
 		kv->text.len = 0;
 		kv->kind = KV_TEXT;
 		switch (v ? json_typeof(v) : JSON_NULL) {
@@ -937,11 +1108,12 @@ scanned_kvs(const struct etl_scan *sc, int *present)
 	double d;
 	size_t i;
 
-	for (i = 0; i < nkeys; i++) {
+	for (i = 0; i < nnames; i++) {
 		struct kv *kv = &kvs[i];
 
-		f = etl_scan_get(sc, keys[i], strlen(keys[i]));
-		*present |= f != NULL;
+		f = etl_scan_get(sc, names[i], strlen(names[i]));
+		if (i < nkeys)
+			*present |= f != NULL;
 		kv->text.len = 0;
 		kv->kind = KV_TEXT;
 		switch (f ? f->type : 'z') {
@@ -1009,35 +1181,55 @@ scanned_without_keys(struct etl_buf *b, const struct etl_scan *sc)
 	etl_buf_addc(b, '}');
 }
 
-static void
-store(struct etl_rec *r, void *arg)
+/*
+ * Reads the named fields of a record into kvs.  A line that is not a
+ * JSON object is rejected, or, read back from the history (kept), ends
+ * the run: the history holds only records a run accepted.  -1 when it is
+ * not an object; *scanned says whether the scanner read it.
+ */
+static int
+fields_of(struct etl_rec *r, int kept, int *scanned, int *present)
 {
-	static struct etl_buf rel, comp, ptr;
-	static struct etl_scan scan;
-	size_t flush_at = max_bytes && max_bytes < FLUSH_BYTES ?
-	    (size_t)max_bytes : FLUSH_BYTES, len, i;
-	json_t *o = NULL, *values, *rs = NULL;
-	struct partition *pt;
-	int present = 0, scanned;
+	json_t *o;
 
-	(void)arg;
-	scanned = use_scan && etl_scan_object(&scan, r->raw, r->len) ==
-	    ETL_SCAN_OK && scanned_kvs(&scan, &present) == 0;
-	if (!scanned) {
-		present = 0;
-		if ((o = record_object(r)) == NULL)
-			return;
-		parsed_kvs(o, &present);
-	} else
+	*present = 0;
+	*scanned = use_scan && etl_scan_object(&scan, r->raw, r->len) ==
+	    ETL_SCAN_OK && scanned_kvs(&scan, present) == 0;
+	if (*scanned) {
 		r->object = 1;
-	rel.len = 0;
+		return 0;
+	}
+	*present = 0;
+	if (kept && !r->parsed) {
+		r->json = json_loadb(r->raw, r->len, JSON_REJECT_DUPLICATES,
+		    NULL);
+		r->parsed = 1;
+		if (!json_is_object(r->json))
+			fail(ETL_EX_DATAERR, "%s:%lu: not a JSON object; the "
+			    "history holds only records a run stored",
+			    r->file, r->line);
+	}
+	if ((o = record_object(r)) == NULL)
+		return -1;
+	parsed_kvs(o, present);
+	return 0;
+}
+
+/* The record's partition path from kvs, or the reasons it has none. */
+static void
+rel_of(struct etl_buf *rel, json_t **rs)
+{
+	static struct etl_buf comp, ptr;
+	size_t i;
+
+	rel->len = 0;
 	for (i = 0; i < nkeys; i++) {
 		struct kv *kv = &kvs[i];
 
 		ptr.len = 0;
 		etl_buf_printf(&ptr, "/%s", keys[i]);
 		if (kv->kind == KV_OBJECT || kv->kind == KV_ARRAY) {
-			etl_reason(&rs, ptr.p, "partition", "%s cannot be a "
+			etl_reason(rs, ptr.p, "partition", "%s cannot be a "
 			    "partition value", kv->kind == KV_OBJECT ?
 			    "an object" : "an array");
 			continue;
@@ -1049,31 +1241,39 @@ store(struct etl_rec *r, void *arg)
 		else
 			etl_hive_escape(&comp, kv->text.p, kv->text.len);
 		if (comp.len > NAME_MAX) {
-			etl_reason(&rs, ptr.p, "partition", "value is %zu bytes "
+			etl_reason(rs, ptr.p, "partition", "value is %zu bytes "
 			    "escaped; a directory name \"%s=...\" holds at most "
 			    "%d bytes", comp.len - strlen(keys[i]) - 1, keys[i],
 			    NAME_MAX);
 			continue;
 		}
-		if (rel.len)
-			etl_buf_addc(&rel, '/');
-		etl_buf_add(&rel, comp.p, comp.len);
+		if (rel->len)
+			etl_buf_addc(rel, '/');
+		etl_buf_add(rel, comp.p, comp.len);
 	}
-	if (rs == NULL && strlen(root) + rel.len + strlen(commit) * 2 + 64 >=
+	if (*rs == NULL && strlen(root) + rel->len + strlen(commit) * 2 + 64 >=
 	    PATH_MAX)
-		etl_reason(&rs, "", "partition", "partition path of %zu bytes "
-		    "too long for the file system", rel.len);
-	if (rs) {
-		etl_reject(r, rs);
-		return;
-	}
-	if ((pt = partition_find(etl_buf_cstr(&rel))) == NULL) {
+		etl_reason(rs, "", "partition", "partition path of %zu bytes "
+		    "too long for the file system", rel->len);
+	etl_buf_cstr(rel);
+}
+
+/* Adds the record (fields_of and rel_of done) to its partition's buffer. */
+static void
+put(struct etl_rec *r, const char *rel, int scanned, int present)
+{
+	size_t flush_at = max_bytes && max_bytes < FLUSH_BYTES ?
+	    (size_t)max_bytes : FLUSH_BYTES, len, i;
+	struct partition *pt;
+	json_t *values;
+
+	if ((pt = partition_find(rel)) == NULL) {
 		values = json_object();
 		for (i = 0; i < nkeys; i++)
 			json_object_set_new(values, keys[i],
 			    kvs[i].kind == KV_DEFAULT ? json_null() :
 			    json_stringn(kvs[i].text.p, kvs[i].text.len));
-		pt = partition_new(rel.p, values);
+		pt = partition_new(rel, values);
 	}
 	len = pt->pending.len;
 	if (!present)
@@ -1093,6 +1293,497 @@ store(struct etl_rec *r, void *arg)
 	if (total_pending >= PENDING_MAX)
 		for (i = 0; i < npartitions; i++)
 			flush(&parts_by[i]);
+}
+
+static void
+store(struct etl_rec *r, void *arg)
+{
+	static struct etl_buf rel;
+	json_t *rs = NULL;
+	int scanned, present;
+
+	(void)arg;
+	if (fields_of(r, 0, &scanned, &present) == -1)
+		return;
+	rel_of(&rel, &rs);
+	if (rs) {
+		etl_reject(r, rs);
+		return;
+	}
+	put(r, rel.p, scanned, present);
+}
+
+/*
+ * --mode merge: the day's records go whole into the history,
+ * HIST/day=DAY/, in place of what earlier runs of that day put there; the
+ * table is then rebuilt from every day of the history: for each key the
+ * record of the greatest day, within it the greatest --latest value,
+ * within equal ones the one read last.  Two passes over the history:
+ * the first finds each key's winner, the second stores the winners.
+ */
+static struct {
+	int		 fd;
+	ZSTD_CCtx	*z;
+	char		*name;		/* the current part, or NULL */
+	unsigned long long records, bytes, nrecords;
+	size_t		 nfiles;
+	json_t		*files;		/* [{path, records, bytes}] */
+} hw = { -1, NULL, NULL, 0, 0, 0, 0, NULL };
+
+struct ver {			/* a key's winner so far */
+	char		*key;
+	size_t		 klen;
+	char		*late;		/* its --latest value, or NULL */
+	size_t		 llen;
+	size_t		 day;
+	unsigned long long seq;
+};
+static struct ver	*vers;
+static size_t		 nvers, vercap;
+
+struct hfile {
+	char		*path;
+	size_t		 day;
+};
+static struct hfile	*hfiles;
+static size_t		 nhfiles;
+static unsigned long long nseq;		/* records in the history */
+static unsigned long long table_records;	/* keys: the table's rows */
+
+static void
+hw_write(const void *p, size_t n, ZSTD_EndDirective end)
+{
+	ZSTD_inBuffer in = { p, n, 0 };
+	ZSTD_outBuffer out;
+	size_t r;
+
+	do {
+		out.dst = zout;
+		out.size = zoutsz;
+		out.pos = 0;
+		r = ZSTD_compressStream2(hw.z, &out, &in, end);
+		if (ZSTD_isError(r))
+			fail(ETL_EX_SOFTWARE, "zstd: %s", ZSTD_getErrorName(r));
+		if (etl_write_all(hw.fd, zout, out.pos) == -1)
+			fail(ETL_EX_IOERR, "%s/h/.%s.tmp: %s", hstaging,
+			    hw.name, strerror(errno));
+		hw.bytes += out.pos;
+	} while (end != ZSTD_e_continue ? r != 0 : in.pos < in.size);
+}
+
+/* Ends the history part being written: durable, read-only, named. */
+static void
+hw_close(void)
+{
+	char *tmp, *p;
+
+	if (hw.fd == -1)
+		return;
+	hw_write(NULL, 0, ZSTD_e_end);
+	tmp = path("%s/h/.%s.tmp", hstaging, hw.name);
+	p = path("%s/h/%s", hstaging, hw.name);
+	if (fsync(hw.fd) == -1 || close(hw.fd) == -1)
+		fail(ETL_EX_IOERR, "%s: %s", tmp, strerror(errno));
+	hw.fd = -1;
+	if (rename(tmp, p) == -1)
+		fail(ETL_EX_IOERR, "%s: %s", p, strerror(errno));
+	json_array_append_new(hw.files, json_pack("{s:s,s:I,s:I}", "path",
+	    hw.name, "records", (json_int_t)hw.records,
+	    "bytes", (json_int_t)hw.bytes));
+	free(tmp);
+	free(p);
+	free(hw.name);
+	hw.name = NULL;
+}
+
+static void
+hw_add(const char *p, size_t n)
+{
+	char *f;
+
+	if (hw.fd != -1 && max_bytes && hw.bytes >= max_bytes)
+		hw_close();
+	if (hw.fd == -1) {
+		if (hw.nfiles == 0) {
+			f = path("%s/h", hstaging);
+			if (mkdir(f, 0777) == -1)
+				fail(ETL_EX_CANTCREAT, "%s: %s", f,
+				    strerror(errno));
+			free(f);
+		}
+		hw.name = path("part-%s-%04zu.ndjson.zst", commit, hw.nfiles++);
+		f = path("%s/h/.%s.tmp", hstaging, hw.name);
+		if ((hw.fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0444)) == -1)
+			fail(ETL_EX_CANTCREAT, "%s: %s", f, strerror(errno));
+		free(f);
+		if (hw.z == NULL && (hw.z = ZSTD_createCCtx()) == NULL)
+			fail(ETL_EX_SOFTWARE, "out of memory");
+		ZSTD_CCtx_reset(hw.z, ZSTD_reset_session_only);
+		ZSTD_CCtx_setParameter(hw.z, ZSTD_c_compressionLevel, level);
+		hw.records = hw.bytes = 0;
+	}
+	hw_write(p, n, ZSTD_e_continue);
+	hw_write("\n", 1, ZSTD_e_continue);
+	hw.records++;
+	hw.nrecords++;
+}
+
+/* The day's records: checked for their keys, then into the history. */
+static void
+intake(struct etl_rec *r, void *arg)
+{
+	static struct etl_buf rel;
+	json_t *rs = NULL;
+	int scanned, present;
+	size_t i;
+
+	(void)arg;
+	if (fields_of(r, 0, &scanned, &present) == -1)
+		return;
+	rel_of(&rel, &rs);
+	for (i = nkeys; i < nnames; i++) {
+		char ptr[NAME_MAX + 2];
+
+		snprintf(ptr, sizeof(ptr), "/%s", names[i]);
+		if (kvs[i].kind == KV_OBJECT || kvs[i].kind == KV_ARRAY)
+			etl_reason(&rs, ptr, "type", "%s cannot be a %s value",
+			    kvs[i].kind == KV_OBJECT ? "an object" : "an array",
+			    i < nkeys + nmkeys ? "merge key" : "--latest");
+		else if (kvs[i].kind == KV_DEFAULT && i < nkeys + nmkeys)
+			etl_reason(&rs, ptr, "required", "the merge key is "
+			    "missing, null or empty: the record cannot be merged");
+	}
+	if (rs) {
+		etl_reject(r, rs);
+		return;
+	}
+	hw_add(r->raw, r->len);
+}
+
+/* FNV-1a */
+static uint64_t
+hash(const char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return h;
+}
+
+static struct ver *
+ver_slot(const char *k, size_t n)
+{
+	size_t i;
+
+	for (i = hash(k, n) & (vercap - 1); vers[i].key; i = (i + 1) &
+	    (vercap - 1))
+		if (vers[i].klen == n && memcmp(vers[i].key, k, n) == 0)
+			break;
+	return &vers[i];
+}
+
+/* A record of the history, the seq-th read, of day d: the winner yet? */
+static void
+ver_note(const char *k, size_t n, const struct kv *late, size_t d,
+    unsigned long long seq)
+{
+	struct ver *v, *old;
+	size_t i, cap, ln = late && late->kind == KV_TEXT ? late->text.len : 0;
+	int c;
+
+	if (nvers * 2 >= vercap) {
+		old = vers;
+		cap = vercap;
+		vercap = vercap ? vercap * 2 : 1024;
+		vers = ecalloc(vercap, sizeof(*vers));
+		for (i = 0; i < cap; i++)
+			if (old[i].key)
+				*ver_slot(old[i].key, old[i].klen) = old[i];
+		free(old);
+	}
+	v = ver_slot(k, n);
+	if (v->key == NULL) {
+		v->key = estrndup(k, n);
+		v->klen = n;
+		nvers++;
+	} else if (d == v->day) {
+		/* Days come in order: only the --latest value can lose. */
+		c = memcmp(v->late ? v->late : "", ln ? late->text.p : "",
+		    v->llen < ln ? v->llen : ln);
+		if (c > 0 || (c == 0 && v->llen > ln))
+			return;
+	}
+	free(v->late);
+	v->late = ln ? estrndup(late->text.p, ln) : NULL;
+	v->llen = ln;
+	v->day = d;
+	v->seq = seq;
+}
+
+struct hday {
+	char	*label;		/* unescaped */
+	char	*dir;
+};
+
+static int
+hday_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hday *)a)->label,
+	    ((const struct hday *)b)->label);
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The history's days in order, this run's in place of its old one. */
+static void
+history_files(void)
+{
+	struct hday *days = NULL;
+	size_t ndays = 0, i, j, n;
+	struct dirent *d;
+	struct stat st;
+	char **names_in, *p;
+	DIR *dp;
+
+	if ((dp = opendir(hist)) == NULL)
+		fail(ETL_EX_IOERR, "%s: %s", hist, strerror(errno));
+	while ((d = readdir(dp)) != NULL) {
+		if (strncmp(d->d_name, "day=", 4) != 0)
+			continue;
+		p = path("%s/%s", hist, d->d_name);
+		if (lstat(p, &st) == -1 || !S_ISDIR(st.st_mode)) {
+			free(p);
+			continue;
+		}
+		days = erealloc(days, (ndays + 2) * sizeof(*days));
+		days[ndays].label = estrdup(d->d_name + 4);
+		days[ndays].label[etl_hive_unescape(days[ndays].label,
+		    strlen(days[ndays].label))] = '\0';
+		days[ndays].dir = p;
+		if (strcmp(days[ndays].label, day) == 0) {
+			free(days[ndays].label);
+			free(p);
+			continue;
+		}
+		ndays++;
+	}
+	closedir(dp);
+	days = erealloc(days, (ndays + 1) * sizeof(*days));
+	days[ndays].label = estrdup(day);
+	days[ndays++].dir = path("%s/h", hstaging);
+	qsort(days, ndays, sizeof(*days), hday_cmp);
+	for (i = 0; i < ndays; i++) {
+		if ((dp = opendir(days[i].dir)) == NULL) {
+			if (errno == ENOENT)	/* an empty day */
+				goto next;
+			fail(ETL_EX_IOERR, "%s: %s", days[i].dir,
+			    strerror(errno));
+		}
+		names_in = NULL;
+		n = 0;
+		while ((d = readdir(dp)) != NULL) {
+			if (d->d_name[0] == '.' || d->d_name[0] == '_')
+				continue;
+			names_in = erealloc(names_in, (n + 1) *
+			    sizeof(*names_in));
+			names_in[n++] = estrdup(d->d_name);
+		}
+		closedir(dp);
+		qsort(names_in, n, sizeof(*names_in), str_cmp);
+		for (j = 0; j < n; j++) {
+			hfiles = erealloc(hfiles, (nhfiles + 1) *
+			    sizeof(*hfiles));
+			hfiles[nhfiles].path = path("%s/%s", days[i].dir,
+			    names_in[j]);
+			hfiles[nhfiles++].day = i;
+			free(names_in[j]);
+		}
+		free(names_in);
+next:
+		free(days[i].label);
+		free(days[i].dir);
+	}
+	free(days);
+}
+
+/*
+ * One pass over the history: the first notes each key's winner, the
+ * second (win set) stores the winners.  A history line that is not what
+ * a run stored ends the run with nothing committed.
+ */
+static void
+history_pass(const uint64_t *win)
+{
+	static struct etl_buf rel, key;
+	unsigned long long seq = 0;
+	struct etl_input *in;
+	struct etl_lines *l;
+	struct etl_rec r;
+	const char *p;
+	json_t *rs;
+	size_t i, k, n;
+	int st = 0, toolong, scanned, present;
+
+	for (i = 0; i < nhfiles && !etl_signalled; i++) {
+		if ((in = etl_input_open(hfiles[i].path)) == NULL)
+			fail(ETL_EX_IOERR, "%s: %s", hfiles[i].path,
+			    strerror(errno));
+		l = etl_lines_new(in);
+		while (!etl_signalled &&
+		    (st = etl_lines_next(l, &p, &n, &toolong)) == 1) {
+			if (etl_blank(p, n))
+				continue;
+			memset(&r, 0, sizeof(r));
+			r.file = hfiles[i].path;
+			r.line = etl_lines_lineno(l);
+			r.raw = p;
+			r.len = n;
+			if (toolong)
+				fail(ETL_EX_DATAERR, "%s:%lu: line too long",
+				    r.file, r.line);
+			if (win && !(win[seq / 64] & (1ULL << (seq % 64)))) {
+				seq++;
+				continue;
+			}
+			fields_of(&r, 1, &scanned, &present);
+			if (win == NULL) {
+				key.len = 0;
+				for (k = nkeys; k < nkeys + nmkeys; k++) {
+					if (kvs[k].kind != KV_TEXT)
+						fail(ETL_EX_DATAERR, "%s:%lu: "
+						    "%s: no merge key", r.file,
+						    r.line, names[k]);
+					etl_buf_printf(&key, "%zu:",
+					    kvs[k].text.len);
+					etl_buf_add(&key, kvs[k].text.p,
+					    kvs[k].text.len);
+				}
+				ver_note(key.p, key.len, latest ?
+				    &kvs[nnames - 1] : NULL, hfiles[i].day, seq);
+			} else {
+				rs = NULL;
+				rel_of(&rel, &rs);
+				if (rs) {
+					json_decref(rs);
+					fail(ETL_EX_DATAERR, "%s:%lu: cannot be "
+					    "partitioned by --by", r.file,
+					    r.line);
+				}
+				put(&r, rel.p, scanned, present);
+			}
+			json_decref(r.json);
+			seq++;
+		}
+		if (!etl_signalled && st == -1)
+			fail(etl_input_status(in), "%s:%lu: %s", hfiles[i].path,
+			    etl_lines_lineno(l) + 1, etl_input_error(in));
+		etl_lines_free(l);
+		etl_input_close(in);
+	}
+	nseq = seq;
+}
+
+/* The table rebuilt from the history, in the staging area. */
+static void
+rebuild(void)
+{
+	uint64_t *win;
+	size_t i;
+
+	hw_close();
+	history_files();
+	history_pass(NULL);
+	win = ecalloc(nseq / 64 + 1, sizeof(*win));
+	for (i = 0; i < vercap; i++)
+		if (vers[i].key) {
+			win[vers[i].seq / 64] |= 1ULL << (vers[i].seq % 64);
+			free(vers[i].key);
+			free(vers[i].late);
+		}
+	free(vers);
+	vers = NULL;
+	table_records = nvers;
+	if (!etl_signalled)
+		history_pass(win);
+	free(win);
+	for (i = 0; i < nhfiles; i++)
+		free(hfiles[i].path);
+	free(hfiles);
+}
+
+/*
+ * Replace and merge: the table's partitions this run did not write are
+ * moved into the staging area, so the table holds this run's alone.
+ */
+static void
+drop_old(json_t *ops, const char *rel, size_t depth, size_t *n)
+{
+	char *d = rel ? path("%s/%s", root, rel) : estrdup(root), *child, *to;
+	size_t klen = strlen(keys[depth]);
+	struct dirent *e;
+	struct stat st;
+	DIR *dp;
+
+	if ((dp = opendir(d)) == NULL)
+		fail(ETL_EX_IOERR, "%s: %s", d, strerror(errno));
+	while ((e = readdir(dp)) != NULL) {
+		if (strncmp(e->d_name, keys[depth], klen) != 0 ||
+		    e->d_name[klen] != '=')
+			continue;
+		child = rel ? path("%s/%s", rel, e->d_name) :
+		    estrdup(e->d_name);
+		to = path("%s/%s", root, child);
+		if (lstat(to, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (depth + 1 < nkeys)
+				drop_old(ops, child, depth + 1, n);
+			else if (partition_find(child) == NULL) {
+				free(to);
+				to = path(".staging-%s/drop-%zu", commit, (*n)++);
+				json_array_append_new(ops, json_pack(
+				    "{s:s,s:s,s:s}", "op", "move", "from", child,
+				    "to", to));
+			}
+		}
+		free(to);
+		free(child);
+	}
+	closedir(dp);
+	free(d);
+}
+
+/* Merge: the history's day goes in, the old one aside. */
+static void
+history_ops(json_t *journal)
+{
+	json_t *ops = json_object_get(journal, "ops");
+	struct etl_buf b = { 0 };
+	char *from, *aside;
+
+	etl_buf_adds(&b, "day=");
+	etl_hive_escape(&b, day, strlen(day));
+	etl_buf_cstr(&b);
+	from = path(".staging-%s/h", commit);
+	aside = path("_replaced/%s/%s", commit, b.p);
+	if (hw.nfiles)
+		json_array_append_new(ops, json_pack("{s:s,s:s,s:s,s:s}",
+		    "op", "swap", "root", "history", "from", from, "to", b.p));
+	/* After the swap the staged directory holds the old day, if any. */
+	json_array_append_new(ops, json_pack("{s:s,s:s,s:s,s:s}", "op", "move",
+	    "root", "history", "from", hw.nfiles ? from : b.p, "to", aside));
+	json_object_set_new(journal, "history_root", json_string(hist));
+	json_object_set_new(journal, "history", json_pack("{s:s,s:s,s:I,s:O,"
+	    "s:I,s:s}", "path", b.p, "day", day, "records",
+	    (json_int_t)hw.nrecords, "files", hw.files, "versions",
+	    (json_int_t)nseq, "replaced_to", aside));
+	free(from);
+	free(aside);
+	etl_buf_free(&b);
 }
 
 static json_t *
@@ -1179,7 +1870,7 @@ prepare(void)
 		json_array_append_new(by, json_string(keys[i]));
 	j = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o}",
 	    "run_id", etl_run_id, "commit", commit,
-	    "mode", append ? "append" : "overwrite", "time", ts, "by", by,
+	    "mode", mode_names[mode], "time", ts, "by", by,
 	    "in", (json_int_t)etl_n_in, "rejected", (json_int_t)etl_n_rejected,
 	    "records", (json_int_t)total, "bytes", (json_int_t)bytes,
 	    "partitions", ps, "files", fs, "ops", ops);
@@ -1268,14 +1959,20 @@ main(int argc, char *argv[])
 {
 	static struct option longopts[] = {
 		{ "by",			required_argument, NULL, 'b' },
+		{ "day",		required_argument, NULL, OPT_DAY },
+		{ "history",		required_argument, NULL, OPT_HISTORY },
+		{ "key",		required_argument, NULL, 'k' },
+		{ "latest",		required_argument, NULL, OPT_LATEST },
 		{ "level",		required_argument, NULL, OPT_LEVEL },
 		{ "max-file-bytes",	required_argument, NULL, OPT_MAX_FILE_BYTES },
 		{ "max-open",		required_argument, NULL, OPT_MAX_OPEN },
 		{ "mode",		required_argument, NULL, 'm' },
 		{ "root",		required_argument, NULL, 'r' },
+		{ "wait",		required_argument, NULL, 'w' },
 		ETL_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *history = NULL;
 	sigset_t block;
 	json_t *journal, *fs;
 	char *commits, *p;
@@ -1283,25 +1980,47 @@ main(int argc, char *argv[])
 	int ch, st;
 
 	etl_init("etl-store", usage_text, help_text);
-	while ((ch = getopt_long(argc, argv, ETL_SHORTOPTS "b:m:r:", longopts,
+	while ((ch = getopt_long(argc, argv, ETL_SHORTOPTS "b:k:m:r:w:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
 			parse_keys(optarg);
 			break;
+		case 'k':
+			etl_split_free(mkeys);
+			mkeys = etl_split(optarg, ',', &nmkeys);
+			for (i = 0; i < nmkeys; i++)
+				if (mkeys[i][0] == '\0') {
+					etl_error("--key: \"%s\": an empty "
+					    "field name", optarg);
+					etl_usage();
+				}
+			break;
 		case 'm':
-			if (strcmp(optarg, "append") == 0)
-				append = 1;
-			else if (strcmp(optarg, "overwrite") == 0)
-				append = 0;
-			else {
-				etl_error("--mode: \"%s\": overwrite or append",
-				    optarg);
+			for (mode = 0; mode_names[mode] &&
+			    strcmp(optarg, mode_names[mode]) != 0; mode++)
+				;
+			if (mode_names[mode] == NULL) {
+				etl_error("--mode: \"%s\": overwrite, append, "
+				    "replace or merge", optarg);
 				etl_usage();
 			}
+			append = mode == MODE_APPEND;
 			break;
 		case 'r':
 			root = optarg;
+			break;
+		case 'w':
+			lock_wait = etl_arg_number("--wait", optarg, 0, 1e9);
+			break;
+		case OPT_DAY:
+			day = optarg;
+			break;
+		case OPT_HISTORY:
+			history = optarg;
+			break;
+		case OPT_LATEST:
+			latest = optarg;
 			break;
 		case OPT_LEVEL:
 			level = (int)parse_int(optarg, "--level",
@@ -1322,22 +2041,49 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (root == NULL || *root == '\0' || nkeys == 0)
 		etl_usage();
+	if ((mode == MODE_MERGE) != (nmkeys > 0 || history || day || latest) ||
+	    (mode == MODE_MERGE && (nmkeys == 0 || history == NULL ||
+	    day == NULL || *day == '\0' || *history == '\0'))) {
+		etl_error("--mode merge goes with --key, --history and --day "
+		    "(and --latest), and they with it");
+		etl_usage();
+	}
 	/* "DIR/" and "DIR" are one root; "/" stays "/". */
 	root = estrdup(root);
 	for (i = strlen(root); i > 1 && root[i - 1] == '/'; i--)
 		root[i - 1] = '\0';
 
-	make_root();
-	lock_root();
+	make_root(root, 1);
+	lock_dir(root);
+	if (history) {
+		/* Absolute: the journal names it, and a later run replays it. */
+		make_root(history, 0);
+		if ((hist = realpath(history, NULL)) == NULL)
+			etl_die(ETL_EX_CANTCREAT, "%s: %s", history,
+			    strerror(errno));
+		lock_dir(hist);
+		hw.files = json_array();
+	}
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	recover();
+	if (hist)
+		clear_staging(hist);
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 	choose_commit();
 	index_of = json_object();
-	kvs = ecalloc(nkeys, sizeof(*kvs));
+	/* The fields read from each record: --by, --key, --latest. */
+	nnames = nkeys + nmkeys + (latest != NULL);
+	names = ecalloc(nnames, sizeof(*names));
+	for (i = 0; i < nkeys; i++)
+		names[i] = keys[i];
+	for (i = 0; i < nmkeys; i++)
+		names[nkeys + i] = mkeys[i];
+	if (latest)
+		names[nnames - 1] = latest;
+	kvs = ecalloc(nnames, sizeof(*kvs));
 	/* ETL_SCAN=0 turns the scanner off, to compare the two paths. */
 	if (getenv("ETL_SCAN") && strcmp(getenv("ETL_SCAN"), "0") == 0)
 		use_scan = 0;
@@ -1345,7 +2091,9 @@ main(int argc, char *argv[])
 	zout = emalloc(zoutsz);
 	pool = ecalloc(max_open, sizeof(*pool));
 
-	st = etl_loop(argc, argv, store, NULL);
+	st = etl_loop(argc, argv, mode == MODE_MERGE ? intake : store, NULL);
+	if (!etl_signalled && st == 0 && mode == MODE_MERGE)
+		rebuild();
 	if (etl_signalled || st != 0) {
 		abandon();
 		etl_n_out = 0;
@@ -1354,6 +2102,13 @@ main(int argc, char *argv[])
 		return etl_finish();
 	}
 	journal = prepare();
+	if (mode == MODE_REPLACE || mode == MODE_MERGE) {
+		size_t n = 0;
+
+		drop_old(json_object_get(journal, "ops"), NULL, 0, &n);
+	}
+	if (mode == MODE_MERGE)
+		history_ops(journal);
 	/* From the journal on, the commit is finished, by us or the next run. */
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	if (etl_signalled) {
@@ -1385,6 +2140,16 @@ main(int argc, char *argv[])
 	}
 	etl_n_out = (unsigned long long)json_integer_value(
 	    json_object_get(journal, "records"));
+	if (mode == MODE_MERGE) {
+		etl_n_out = hw.nrecords;
+		etl_stats_set("day", json_string(day));
+		etl_stats_set("table", json_integer((json_int_t)table_records));
+		etl_stats_set("versions", json_integer((json_int_t)nseq));
+		etl_stats_set("superseded", json_integer((json_int_t)(nseq -
+		    table_records)));
+		etl_stats_note("table of %llu rows from %llu versions",
+		    table_records, nseq);
+	}
 	etl_stats_set("commit", json_string(commit));
 	etl_stats_set("files", json_integer((json_int_t)nfiles));
 	etl_stats_set("partitions", json_integer((json_int_t)npartitions));
@@ -1403,7 +2168,13 @@ main(int argc, char *argv[])
 	free(zout);
 	free(staging);
 	json_decref(index_of);
+	json_decref(hw.files);
+	ZSTD_freeCCtx(hw.z);
 	etl_split_free(keys);
+	etl_split_free(mkeys);
+	free(names);
+	free(hist);
+	free(hstaging);
 	free(root);
 	return etl_finish();
 }
