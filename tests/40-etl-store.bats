@@ -403,7 +403,7 @@ EOF
 }
 
 @test "the EXAMPLES of the man page run" {
-	cp "$D/offers.ndjson" "$D/late.ndjson" .
+	cp "$D/offers.ndjson" "$D/late.ndjson" "$D"/day*.ndjson .
 	man_examples "$ETL_ROOT/man/etl-store.1" >examples.sh
 	[ "$(lines examples.sh)" -ge 5 ]
 	run_split sh -e examples.sh
@@ -412,4 +412,8 @@ EOF
 	readback store >got
 	cat offers.ndjson late.ndjson | expected /dev/stdin month city >want
 	cmp want got
+	# The merge example: a1 of day 2 is gone with the correction, so day 1's is back.
+	assert_eq "$(etl-fetch -q st/offers 3>&- | jq -r '"\(.id) \(.price)"' | sort | tr '\n' ' ')" \
+	    "a1 530000 b2 1573000 c3 555000 d4 640000 "
+	assert_eq "$(grep -c '"day":"2026-11-02","id":"c3"' "$stdout_file")" 1
 }
