@@ -17,7 +17,7 @@ cat "$run/clean.rejects.ndjson" "$run/check.rejects.ndjson" |
     jq -r '"    \(.record.id // .raw): " + ([.reasons[].message] | join("; "))' | head -10
 echo
 echo "Tables:"
-for t in offers usecases/price_per_m2 usecases/price_model/predictions usecases/price_model/models; do
+for t in offers history/offers usecases/price_per_m2 usecases/price_model/predictions usecases/price_model/models; do
 	[ -d "$store/$t" ] || continue
 	printf '  %-40s %6s records in %s files\n' "$store/$t" \
 	    "$(etl-fetch -q "$store/$t" 3>/dev/null | wc -l | tr -d ' ')" \
