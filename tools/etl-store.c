@@ -1201,8 +1201,7 @@ fields_of(struct etl_rec *r, int kept, int *scanned, int *present)
 	}
 	*present = 0;
 	if (kept && !r->parsed) {
-		r->json = json_loadb(r->raw, r->len, JSON_REJECT_DUPLICATES,
-		    NULL);
+		r->json = etl_json_parse(r->raw, r->len, NULL);
 		r->parsed = 1;
 		if (!json_is_object(r->json))
 			fail(ETL_EX_DATAERR, "%s:%lu: not a JSON object; the "
@@ -2058,9 +2057,16 @@ main(int argc, char *argv[])
 	if (history) {
 		/* Absolute: the journal names it, and a later run replays it. */
 		make_root(history, 0);
-		if ((hist = realpath(history, NULL)) == NULL)
+		if ((hist = realpath(history, NULL)) == NULL ||
+		    (p = realpath(root, NULL)) == NULL)
 			etl_die(ETL_EX_CANTCREAT, "%s: %s", history,
 			    strerror(errno));
+		if (strcmp(p, hist) == 0) {
+			etl_error("--history %s: the table's own root; the "
+			    "history is a table of its own", history);
+			etl_usage();
+		}
+		free(p);
 		lock_dir(hist);
 		hw.files = json_array();
 	}
