@@ -229,11 +229,27 @@ void	 etl_reject_json(const char *file, unsigned long line,
 	    const json_t *record, json_t *reasons);
 void	 etl_reject_raw(const char *file, unsigned long line,
 	    const char *raw, size_t len, json_t *reasons);
-/* A reject taken from a reject file again, written as it came (replay). */
-void	 etl_reject_line(const char *, size_t);
+/*
+ * A line "__reject<TAB>JSON" is an upstream tool's reject (--rejects
+ * inline), never a record.  The first byte is tested before the rest:
+ * this runs for every line read.
+ */
+#define ETL_REJECT_PREFIX	"__reject\t"
+static inline int
+etl_reject_prefixed(const char *p, size_t n)
+{
+	return n >= 9 && p[0] == '_' && memcmp(p, ETL_REJECT_PREFIX, 9) == 0;
+}
+/*
+ * Passes the JSON of such a line on to this tool's rejects as it came,
+ * counted in etl_n_passed, not as this tool's reject: 0.  -1, nothing
+ * written, when it is not an object with a "reasons" array.
+ */
+int	 etl_reject_pass(const char *, size_t);
 
 /* stats.c: counts and the final stats. */
 extern unsigned long long etl_n_in, etl_n_out, etl_n_rejected;
+extern unsigned long long etl_n_passed;	/* upstream rejects passed on */
 void	 etl_count_in(unsigned long long);
 /* Counts a reason code in the stats without rejecting (skips, nulls). */
 void	 etl_count(const char *group, const char *key, unsigned long long);

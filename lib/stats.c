@@ -11,6 +11,8 @@
 void	etl_rejects_flush(void);
 
 unsigned long long etl_n_in, etl_n_out, etl_n_rejected;
+/* Apart from in: in = out + rejected holds for each tool of a chain. */
+unsigned long long etl_n_passed;
 
 static json_t	*reasons;	/* code -> count */
 static json_t	*extra;		/* tool's own fields */
@@ -124,6 +126,8 @@ write_stats(void)
 	json_object_set_new(o, "out", json_integer((json_int_t)etl_n_out));
 	json_object_set_new(o, "rejected",
 	    json_integer((json_int_t)etl_n_rejected));
+	json_object_set_new(o, "passed_rejects",
+	    json_integer((json_int_t)etl_n_passed));
 	json_object_set_new(o, "reasons",
 	    reasons ? json_incref(reasons) : json_object());
 	if (notes.len)
@@ -167,12 +171,17 @@ etl_finish(void)
 		}
 		etl_buf_adds(&b, ")");
 	}
+	if (etl_n_passed)
+		etl_buf_printf(&b, ", %llu passed rejects", etl_n_passed);
 	if (notes.len)
 		etl_buf_printf(&b, "; %s", etl_buf_cstr(&notes));
 	if (!etl_quiet) {
 		json_t *f = json_pack("{sIsIsI}", "in", (json_int_t)etl_n_in,
 		    "out", (json_int_t)etl_n_out, "rejected",
 		    (json_int_t)etl_n_rejected);
+		if (etl_n_passed)
+			json_object_set_new(f, "passed_rejects",
+			    json_integer((json_int_t)etl_n_passed));
 		etl_log("info", f, "%s", etl_buf_cstr(&b));
 		json_decref(f);
 	}

@@ -19,7 +19,7 @@ run(struct etl_input *in, double size, etl_rec_fn *fn, void *arg)
 	struct etl_rec r;
 	const char *p;
 	size_t n;
-	int st = 0, toolong;
+	int st = 0, toolong, upstream;
 
 	l = etl_lines_new(in);
 	etl_progress_start(in, etl_input_name(in), size);
@@ -27,6 +27,9 @@ run(struct etl_input *in, double size, etl_rec_fn *fn, void *arg)
 		if ((etl_n_in & 255) == 0)
 			etl_progress_tick();
 		if (etl_blank(p, n))
+			continue;
+		upstream = !toolong && etl_reject_prefixed(p, n);
+		if (upstream && etl_reject_pass(p + 9, n - 9) == 0)
 			continue;
 		memset(&r, 0, sizeof(r));
 		r.file = etl_input_name(in);
@@ -40,6 +43,14 @@ run(struct etl_input *in, double size, etl_rec_fn *fn, void *arg)
 			etl_reason(&rs, "", "size",
 			    "line longer than %zu bytes (first bytes kept)",
 			    ETL_MAX_LINE);
+			etl_reject(&r, rs);
+			continue;
+		}
+		if (upstream) {
+			json_t *rs = NULL;
+
+			etl_reason(&rs, "", "parse", "a __reject line whose "
+			    "text is not a JSON object with a reasons array");
 			etl_reject(&r, rs);
 			continue;
 		}

@@ -171,6 +171,30 @@ fit_check() {
 	$PY "$ETL_ROOT/tests/model_ref.py" same r1.ndjson r2.ndjson
 }
 
+@test "fit: mapper, combiner and reducer take one command line" {
+	# shellcheck disable=SC2086
+	etl-model fit $SPEC "$MELB" 3>&- 2>/dev/null >plain.ndjson
+	split -n l/4 "$MELB" chunk.
+	for f in chunk.a?; do
+		# shellcheck disable=SC2086
+		etl-model fit --partial $SPEC "$f" 3>&- 2>/dev/null |
+		    etl-model fit --merge --partial $SPEC 3>&- 2>/dev/null
+	done >combined.tsv
+	# The combiner wrote states, one per group and chunk at most.
+	[ "$(cut -f1 combined.tsv | sort | uniq -d | wc -l)" -le 8 ]
+	# shellcheck disable=SC2086
+	sort combined.tsv | etl-model fit --merge $SPEC 3>&- 2>/dev/null >merged.ndjson
+	$PY "$ETL_ROOT/tests/model_ref.py" same plain.ndjson merged.ndjson
+	# A state of another fit than the options say is a merge reject.
+	etl-model fit --partial -y Price -x Rooms -g Regionname chunk.aa 3>&- 2>/dev/null >foreign.tsv
+	# shellcheck disable=SC2086
+	run_split etl-model fit --merge $SPEC foreign.tsv 3>rej.ndjson
+	[ "$status" -eq 0 ]
+	assert_eq "$(jq -r '.reasons[0].code' rej.ndjson | sort -u)" merge
+	assert_contains rej.ndjson "than the options say"
+	assert_eq "$(lines rej.ndjson)" "$(lines foreign.tsv)"
+}
+
 @test "fit --merge: inline rejects pass, bad and foreign states are rejected" {
 	{ head -50 "$MELB"; echo 'oops'; } >c1.ndjson
 	# shellcheck disable=SC2086
@@ -182,8 +206,9 @@ fit_check() {
 	[ "$status" -eq 0 ]
 	assert_eq "$(jq -r '.reasons[0].code' rej.ndjson | paste -sd,)" "parse,merge,parse,parse"
 	assert_eq "$(jq -r '.raw // empty' rej.ndjson | sed -n 1p)" 'oops'
-	assert_eq "$(jq -c '[.in, .merged, .rejected, .models]' st.json)" \
-	    "[$(lines in.tsv),$(($(lines s1.tsv) - 1)),4,$(lines "$stdout_file")]"
+	# The inline reject passed on is neither in nor rejected here.
+	assert_eq "$(jq -c '[.in, .merged, .rejected, .passed_rejects, .models]' st.json)" \
+	    "[$(($(lines in.tsv) - 1)),$(($(lines s1.tsv) - 1)),3,1,$(lines "$stdout_file")]"
 }
 
 @test "fit: usage errors exit 64" {
@@ -301,7 +326,7 @@ fit_check() {
 	run_split etl-model -h
 	syn="$(MANWIDTH=200 mandoc -Tutf8 "$ETL_ROOT/man/etl-model.1" | col -b |
 	    awk '/^SYNOPSIS/{s=1;next} /^[A-Z]/{s=0} s' | tr -s ' \n\t' ' ')"
-	use="$(sed 's/^usage://' "$stdout_file" | head -7 | tr -s ' \n\t' ' ')"
+	use="$(sed 's/^usage://' "$stdout_file" | sed '/^  -/,$d' | tr -s ' \n\t' ' ')"
 	assert_eq "$syn" "$use"
 	cp "$DATA/model/offers.ndjson" "$MELB" .
 	man_examples "$ETL_ROOT/man/etl-model.1" >examples.sh

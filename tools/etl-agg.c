@@ -1470,10 +1470,6 @@ merge_rec(struct etl_rec *r, void *arg)
 	json_t *rs = NULL;
 
 	(void)arg;
-	if (r->len >= 9 && memcmp(r->raw, "__reject\t", 9) == 0) {
-		etl_reject_line(r->raw + 9, r->len - 9);
-		return;
-	}
 	if (hashmode) {
 		merge_line(r, 0);
 		return;

@@ -269,6 +269,10 @@ read_ndjson(struct src *s)
 	while (!etl_signalled && (st = etl_lines_next(l, &p, &n, &toolong)) == 1) {
 		if (etl_blank(p, n))
 			continue;
+		/* An upstream tool's reject goes on as it came (etl(7)). */
+		if (!toolong && etl_reject_prefixed(p, n) &&
+		    etl_reject_pass(p + 9, n - 9) == 0)
+			continue;
 		etl_count_in(1);
 		if ((etl_n_in & 4095) == 0)
 			etl_progress_tick();
@@ -1207,6 +1211,10 @@ sniff(const char *p, size_t n, int jsonish)
 	case '[':
 	case '"':
 		return F_JSON;
+	case '_':
+		if (etl_reject_prefixed(p + i, n - i))
+			return F_NDJSON;
+		return jsonish ? F_NDJSON : F_CSV;
 	case '{':
 		if (opt.njpath)
 			return F_JSON;

@@ -17,8 +17,9 @@ static const char usage_text[] =
 "usage: etl-model fit [-hq] -y FIELD -x FIELD,... [-c FIELD,...] [-g KEY,...]\n"
 "                 [--log-y] [--ridge L] [--partial] [--rejects FILE | inline]\n"
 "                 [--stats FILE] [FILE ...]\n"
-"       etl-model fit --merge [-hq] [--ridge L] [--rejects FILE | inline]\n"
-"                 [--stats FILE] [FILE ...]\n"
+"       etl-model fit --merge [-hq] [-y FIELD -x FIELD,... [-c FIELD,...]\n"
+"                 [-g KEY,...] [--log-y]] [--ridge L] [--partial]\n"
+"                 [--rejects FILE | inline] [--stats FILE] [FILE ...]\n"
 "       etl-model predict [-hq] -m MODELS [--rejects FILE | inline]\n"
 "                 [--stats FILE] [FILE ...]\n";
 
@@ -30,7 +31,9 @@ static const char help_text[] =
 "  --log-y           fit log(y); predictions are on the original scale\n"
 "  --ridge L         add L times the squared coefficients to the loss\n"
 "  --partial         write mergeable KEY<TAB>STATE lines, not models\n"
-"  --merge           read KEY<TAB>STATE lines and write the models\n"
+"  --merge           read KEY<TAB>STATE lines and write the models (with\n"
+"                    -y, -x, ...: each state must fit that model; with\n"
+"                    --partial: write the merged states, a combiner)\n"
 "  -m, --models MODELS  the models written by fit (predict)\n";
 
 /* A term is dropped when this share of its variance, or less, is left
@@ -78,6 +81,7 @@ static json_t	*gindex;	/* keystr -> index into groups */
 static struct group **groups;
 static size_t	 ngroups;
 static unsigned long long n_used, n_skipped, n_merged;
+static int spec_given;		/* --merge with the fit's options */
 
 /* predict */
 struct model {
@@ -923,10 +927,6 @@ merge_rec(struct etl_rec *r, void *arg)
 	char msg[256];
 
 	(void)arg;
-	if (r->len >= 9 && memcmp(r->raw, "__reject\t", 9) == 0) {
-		etl_reject_line(r->raw + 9, r->len - 9);
-		return;
-	}
 	if ((tab = memchr(r->raw, '\t', r->len)) == NULL) {
 		merge_bad(r, "parse", "not a KEY<TAB>STATE line");
 		return;
@@ -956,8 +956,10 @@ merge_rec(struct etl_rec *r, void *arg)
 		have_spec = 1;
 	} else if (!same_spec(&spec, &sp) || (!ridge_set &&
 	    ridge != spec.ridge)) {
-		merge_bad(r, "merge", "STATE fits another model than the "
-		    "first state (y, x, c, g, log_y or ridge differ)");
+		merge_bad(r, "merge", spec_given ? "STATE fits another model "
+		    "than the options say (y, x, c, g, log_y or ridge differ)" :
+		    "STATE fits another model than the first state (y, x, c, "
+		    "g, log_y or ridge differ)");
 		goto out;
 	}
 	v = json_object_get(st, "n");
@@ -1358,15 +1360,16 @@ fit_main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (merge) {
-		if (partial || spec.y || xs || cs || gs || spec.log_y) {
-			etl_error("--merge takes the fit from the states: "
-			    "no -y, -x, -c, -g, --log-y or --partial");
-			etl_usage();
-		}
+	/*
+	 * --merge takes the fit from the states, or from the same options
+	 * as the mapper's, which every state must then match: a job has one
+	 * command line.  With --partial it is a combiner: states out.
+	 */
+	if (merge && !(spec.y || xs || cs || gs || spec.log_y)) {
 		free(spec.y);
 		spec.y = NULL;
 	} else {
+		spec_given = merge;
 		if (spec.y == NULL || *spec.y == '\0' || xs == NULL)
 			etl_usage();
 		spec.x = fields("-x", xs, &spec.nx);
