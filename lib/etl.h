@@ -279,6 +279,30 @@ int	 etl_datetime_parse(const char *, size_t, int strict, int64_t *);
 void	 etl_date_format(char out[11], int y, int m, int d);
 void	 etl_datetime_format(char out[21], int64_t);
 
+/*
+ * journal.c: a store's commits.  A writer holds dir/_lock; a commit is
+ * decided once its journal dir/_commits/.COMMIT.pending is durable, and
+ * whoever takes the lock next finishes it.
+ */
+/* Takes dir/_lock, waiting up to wait seconds (75 after); the fd. */
+int	 etl_lock_dir(const char *dir, double wait);
+/* Under the lock: finishes killed commits, removes their staging. */
+void	 etl_journal_recover(const char *root);
+/* Applies a journal's operations, writes its manifest, removes it. */
+void	 etl_journal_apply(const char *root, const json_t *journal);
+/* For readers: finishes a commit left pending in dir (locks as a writer). */
+void	 etl_journal_finish(const char *dir, double wait);
+void	 etl_clear_staging(const char *dir);
+int	 etl_commit_name_ok(const char *);
+/* Writes a small JSON file atomically (aside, fsync, rename, fsync dir). */
+void	 etl_write_atomic(const char *dir, const char *name, const json_t *);
+void	 etl_rm_rf(const char *);
+int	 etl_fsync_path(const char *, int dir);
+void	 etl_fsync_parent(const char *);
+char	*etl_parent_of(const char *);		/* a new string */
+/* ETL_STORE_CRASH=where: SIGKILL here, for the tests. */
+void	 etl_crash_point(const char *where);
+
 /* hive.c: Hive partition path escaping. */
 void	 etl_hive_escape(struct etl_buf *, const char *, size_t);
 /* Unescapes %XX in place; returns the new length. */

@@ -127,8 +127,31 @@ PY
 		ETL_RUN_ID=r4 merge 2026-11-03 /dev/null
 		[ ! -e store/t/_commits/.r3.pending ]
 		assert_eq "$(table | jq -r '"\(.id) \(.v)"' | sort | tr '\n' ' ')" "a 2 d 2 "
-		assert_eq "$(ls store/h)" "$(printf '%s\n' _lock _replaced day=2026-11-01 day=2026-11-02)"
+		assert_eq "$(ls store/h)" "$(printf '%s\n' _commits _lock _replaced day=2026-11-01 day=2026-11-02)"
 		[ -z "$(find store -name '.staging-*')" ]
+	done
+}
+
+@test "merge: a reader finishes a commit a killed run left, from the table or its history" {
+	for point in journal op; do
+		for read in t h; do
+			rm -rf store
+			ETL_RUN_ID=r1 merge 2026-11-01 d1.ndjson
+			ETL_RUN_ID=r2 merge 2026-11-02 d2.ndjson
+			table >want
+			rm -rf store
+			ETL_RUN_ID=r1 merge 2026-11-01 d1.ndjson
+			ETL_STORE_CRASH=$point ETL_RUN_ID=r2 merge 2026-11-02 d2.ndjson && false || [ $? -eq 137 ]
+			[ -e store/t/_commits/.r2.pending ] && [ -e store/h/_commits/.r2.pending ]
+			# No writer runs: etl-fetch finishes the commit, then reads.
+			run_split etl-fetch "store/$read" 3>&-
+			[ "$status" -eq 0 ]
+			assert_contains "$stderr_file" "a commit was left unfinished; finishing it before reading"
+			table >got
+			cmp want got
+			[ ! -e store/t/_commits/.r2.pending ] && [ ! -e store/h/_commits/.r2.pending ]
+			[ -z "$(find store -name '.staging-*')" ]
+		done
 	done
 }
 

@@ -1419,10 +1419,14 @@ name_cmp(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+/* Seconds a reader waits for a store's writer to finish its commit. */
+#define STORE_WAIT	600
+
 /* A directory, depth first in byte order; . and _ names skipped. */
 static void
 walk(const char *dir, const struct stat *dst, const struct anc *up)
 {
+	static int finished;	/* this directory's commits, just now */
 	struct dirent **ents;
 	struct stat st;
 	struct anc me = { dst->st_dev, dst->st_ino, up };
@@ -1440,6 +1444,19 @@ walk(const char *dir, const struct stat *dst, const struct anc *up)
 		etl_error("%s: %s", dir, strerror(errno));
 		etl_status(ETL_EX_NOINPUT);
 		return;
+	}
+	/*
+	 * A store whose writer died in its commit is finished first, so the
+	 * table reads as before or after that run, never between.
+	 */
+	for (i = 0; i < n && strcmp(ents[i]->d_name, "_commits") != 0; i++)
+		;
+	if (i < n && !finished) {
+		finished = 1;
+		etl_journal_finish(dir, STORE_WAIT);
+		walk(dir, dst, up);
+		finished = 0;
+		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		const char *nm = ents[i]->d_name;
@@ -1467,6 +1484,7 @@ walk(const char *dir, const struct stat *dst, const struct anc *up)
 			read_file(path, &st);
 		free(path);
 	}
+out:
 	for (i = 0; i < n; i++)
 		free(ents[i]);
 	free(ents);

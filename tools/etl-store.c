@@ -121,13 +121,13 @@ static size_t		 nmkeys;
 static const char	*latest;		/* merge: --latest */
 static char		*hist;			/* merge: --history, absolute */
 static char		*hstaging;		/* hist/.staging-COMMIT */
+static char		*root_abs;		/* merge: root, absolute */
 static const char	*day;			/* merge: --day */
 
 enum { MODE_OVERWRITE, MODE_APPEND, MODE_REPLACE, MODE_MERGE };
 static const char *const mode_names[] = {
 	"overwrite", "append", "replace", "merge", NULL
 };
-#define LOCK_SAY_EVERY	5.0		/* seconds between waiting logs */
 static size_t		 total_pending;
 
 /*
@@ -164,62 +164,6 @@ path(const char *fmt, ...)
 	return s;
 }
 
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	if (remove(p) == -1 && errno != ENOENT)
-		etl_warn("%s: cannot remove: %s", p, strerror(errno));
-	return 0;
-}
-
-static void
-rm_rf(const char *p)
-{
-	struct stat st;
-
-	if (lstat(p, &st) == -1)
-		return;
-	nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int
-fsync_path(const char *p, int dir)
-{
-	int fd, r;
-
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0))) == -1)
-		return -1;
-	r = fsync(fd);
-	/* Some file systems cannot fsync a directory; the rename still holds. */
-	if (r == -1 && dir && (errno == EINVAL || errno == EBADF))
-		r = 0;
-	close(fd);
-	return r;
-}
-
-/* The parent directory of p, in a new string. */
-static char *
-parent_of(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s == NULL ? estrdup(".") : s == p ? estrdup("/") :
-	    estrndup(p, (size_t)(s - p));
-}
-
-static void
-fsync_parent(const char *p)
-{
-	char *d = parent_of(p);
-
-	if (fsync_path(d, 1) == -1)
-		etl_die(ETL_EX_IOERR, "%s: fsync: %s", d, strerror(errno));
-	free(d);
-}
-
 /* Aborts before the journal: nothing of this run becomes visible. */
 static void
 abandon(void)
@@ -234,9 +178,9 @@ abandon(void)
 		etl_buf_free(&parts_by[i].pending);
 	}
 	if (staging && !committing)
-		rm_rf(staging);
+		etl_rm_rf(staging);
 	if (hstaging && !committing)
-		rm_rf(hstaging);
+		etl_rm_rf(hstaging);
 }
 
 static void
@@ -253,453 +197,6 @@ fail(int status, const char *fmt, ...)
 	va_end(ap);
 	abandon();
 	etl_die(status, "%s", msg);
-}
-
-/* mkdir -p of root-relative directory rel (fsyncing what it creates). */
-static void
-mkdirs(const char *base, const char *rel)
-{
-	struct etl_buf b = { 0 };
-	struct stat st;
-	const char *s, *e;
-
-	etl_buf_adds(&b, base);
-	for (s = rel; *s; s = *e ? e + 1 : e) {
-		if ((e = strchr(s, '/')) == NULL)
-			e = s + strlen(s);
-		etl_buf_addc(&b, '/');
-		etl_buf_add(&b, s, (size_t)(e - s));
-		etl_buf_cstr(&b);
-		if (mkdir(b.p, 0777) == 0) {
-			fsync_parent(b.p);
-			continue;
-		}
-		if (errno != EEXIST)
-			fail(ETL_EX_CANTCREAT, "%s: %s", b.p, strerror(errno));
-		/* A symbolic link planted in the store must not lead out of it. */
-		if (lstat(b.p, &st) == -1 || !S_ISDIR(st.st_mode))
-			fail(ETL_EX_CANTCREAT, "%s: not a directory", b.p);
-	}
-	etl_buf_free(&b);
-}
-
-/* Whether directory p holds a part of commit c: then a swap was done. */
-static int
-holds_commit(const char *p, const char *c)
-{
-	struct dirent *d;
-	DIR *dir;
-	size_t n = strlen(c), i;
-	int found = 0;
-
-	if ((dir = opendir(p)) == NULL)
-		return 0;
-	while (!found && (d = readdir(dir)) != NULL) {
-		const char *s = d->d_name;
-
-		if (strncmp(s, "part-", 5) != 0 || strncmp(s + 5, c, n) != 0 ||
-		    s[5 + n] != '-')
-			continue;
-		s += 6 + n;
-		for (i = 0; s[i] >= '0' && s[i] <= '9'; i++)
-			;
-		found = i > 0 && strcmp(s + i, ".ndjson.zst") == 0;
-	}
-	closedir(dir);
-	return found;
-}
-
-/* A root-relative path from the journal: no "..", no absolute path. */
-static int
-safe_rel(const char *p)
-{
-	const char *s;
-
-	if (p == NULL || *p == '\0' || *p == '/')
-		return 0;
-	for (s = p; s; s = strchr(s, '/') ? strchr(s, '/') + 1 : NULL)
-		if (strncmp(s, "../", 3) == 0 || strcmp(s, "..") == 0 ||
-		    *s == '/')
-			return 0;
-	return 1;
-}
-
-/*
- * Replaces directory "to" by the staged directory "from" as a whole: one
- * renameat2(RENAME_EXCHANGE) where the file system has it, so a reader
- * sees the old or the new partition, never none.  Idempotent, so the
- * next run can replay it from the journal.
- */
-/*
- * ETL_STORE_CRASH=journal|op: SIGKILL ourselves once the journal is
- * written, or after the first operation, so tests can check that the next
- * run finishes the commit.
- */
-static void
-crash_point(const char *where)
-{
-	const char *s = getenv("ETL_STORE_CRASH");
-
-	if (s && strcmp(s, where) == 0)
-		raise(SIGKILL);
-}
-
-static void
-op_swap(const char *base, const char *c, const char *from, const char *to)
-{
-	char *f = path("%s/%s", base, from), *t = path("%s/%s", base, to);
-	char *old;
-	struct stat st;
-
-	if (holds_commit(t, c))
-		goto done;
-	if (lstat(f, &st) == -1)
-		etl_die(ETL_EX_SOFTWARE, "%s: staged partition missing: %s", f,
-		    strerror(errno));
-	if (strchr(to, '/')) {
-		char *d = parent_of(to);
-
-		mkdirs(base, d);
-		free(d);
-	}
-	if (renameat2(AT_FDCWD, f, AT_FDCWD, t, RENAME_EXCHANGE) == 0)
-		goto synced;
-	if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
-		old = path("%s-old", f);
-		if (rename(t, old) == -1 && errno != ENOENT)
-			etl_die(ETL_EX_IOERR, "%s: %s", t, strerror(errno));
-		free(old);
-	} else if (errno != ENOENT)
-		etl_die(ETL_EX_IOERR, "%s: %s", t, strerror(errno));
-	if (rename(f, t) == -1)
-		etl_die(ETL_EX_IOERR, "%s: %s", t, strerror(errno));
-synced:
-	fsync_parent(t);
-	fsync_parent(f);
-done:
-	free(f);
-	free(t);
-}
-
-/* Adds the staged file "from" as "to", never replacing a file. */
-static void
-op_link(const char *base, const char *from, const char *to)
-{
-	char *f = path("%s/%s", base, from), *t = path("%s/%s", base, to);
-	char *d = parent_of(to);
-	struct stat a, b;
-
-	if (lstat(f, &a) == -1 && errno == ENOENT && lstat(t, &b) == 0)
-		goto done;	/* done before the last run died */
-	mkdirs(base, d);
-	if (link(f, t) == -1) {
-		if (errno == EEXIST) {
-			if (stat(f, &a) == -1 || stat(t, &b) == -1 ||
-			    a.st_ino != b.st_ino || a.st_dev != b.st_dev)
-				etl_die(ETL_EX_CANTCREAT, "%s: exists", t);
-		} else if (errno == EPERM || errno == EOPNOTSUPP) {
-			if (renameat2(AT_FDCWD, f, AT_FDCWD, t,
-			    RENAME_NOREPLACE) == -1)
-				etl_die(ETL_EX_IOERR, "%s: %s", t,
-				    strerror(errno));
-		} else
-			etl_die(ETL_EX_IOERR, "%s: %s", t, strerror(errno));
-	}
-	fsync_parent(t);
-	if (unlink(f) == -1 && errno != ENOENT)
-		etl_die(ETL_EX_IOERR, "%s: %s", f, strerror(errno));
-done:
-	free(f);
-	free(t);
-	free(d);
-}
-
-/*
- * Moves "from" to "to": a partition the table no longer has into the
- * staging area, a replaced day of the history aside.  Idempotent: done
- * once "from" is gone.  Parents "from" leaves empty go too.
- */
-static void
-op_move(const char *base, const char *from, const char *to)
-{
-	char *f = path("%s/%s", base, from), *t = path("%s/%s", base, to);
-	char *d, *s;
-	struct stat st;
-
-	if (lstat(f, &st) == -1 && errno == ENOENT)
-		goto done;
-	if (strchr(to, '/')) {
-		d = parent_of(to);
-		mkdirs(base, d);
-		free(d);
-	}
-	if (rename(f, t) == -1)
-		etl_die(ETL_EX_IOERR, "%s: %s", t, strerror(errno));
-	fsync_parent(t);
-	fsync_parent(f);
-	d = estrdup(f);
-	while ((s = strrchr(d, '/')) != NULL && (size_t)(s - d) > strlen(base)) {
-		*s = '\0';
-		if (rmdir(d) == -1)
-			break;
-	}
-	free(d);
-done:
-	free(f);
-	free(t);
-}
-
-/* Writes a small file atomically: .NAME.tmp, fsync, rename, fsync dir. */
-static void
-write_atomic(const char *dir, const char *name, const json_t *j)
-{
-	struct etl_buf b = { 0 };
-	char *tmp = path("%s/.%s.tmp", dir, name), *p = path("%s/%s", dir, name);
-	ssize_t w;
-	size_t off;
-	int fd;
-
-	etl_json_dump(&b, j);
-	etl_buf_addc(&b, '\n');
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444)) == -1)
-		etl_die(ETL_EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
-	for (off = 0; off < b.len; off += (size_t)w)
-		if ((w = write(fd, b.p + off, b.len - off)) == -1) {
-			if (errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			etl_die(ETL_EX_IOERR, "%s: %s", tmp, strerror(errno));
-		}
-	if (fsync(fd) == -1 || close(fd) == -1)
-		etl_die(ETL_EX_IOERR, "%s: %s", tmp, strerror(errno));
-	if (rename(tmp, p) == -1)
-		etl_die(ETL_EX_IOERR, "%s: %s", p, strerror(errno));
-	if (fsync_path(dir, 1) == -1)
-		etl_die(ETL_EX_IOERR, "%s: fsync: %s", dir, strerror(errno));
-	etl_buf_free(&b);
-	free(tmp);
-	free(p);
-}
-
-/*
- * Applies a journal (borrowed): its operations, then the manifest, then
- * the journal and the staging directory (the replaced partitions) go.
- */
-static void
-apply(const json_t *journal)
-{
-	const char *c = json_string_value(json_object_get(journal, "commit"));
-	const char *h = json_string_value(json_object_get(journal,
-	    "history_root"));
-	json_t *ops = json_object_get(journal, "ops"), *op, *m;
-	char *commits = path("%s/_commits", root), *name, *p;
-	size_t i;
-	int r;
-
-	for (i = 0; i < json_array_size(ops); i++) {
-		const char *o, *f, *t, *b, *base = root;
-
-		op = json_array_get(ops, i);
-		o = json_string_value(json_object_get(op, "op"));
-		f = json_string_value(json_object_get(op, "from"));
-		t = json_string_value(json_object_get(op, "to"));
-		b = json_string_value(json_object_get(op, "root"));
-		if (b && strcmp(b, "history") == 0 && h && *h == '/')
-			base = h;
-		else if (b)
-			o = NULL;
-		if (o == NULL || !safe_rel(f) || !safe_rel(t))
-			etl_die(ETL_EX_SOFTWARE, "%s/.%s.pending: bad operation %zu",
-			    commits, c, i);
-		if (strcmp(o, "swap") == 0)
-			op_swap(base, c, f, t);
-		else if (strcmp(o, "link") == 0)
-			op_link(base, f, t);
-		else if (strcmp(o, "move") == 0)
-			op_move(base, f, t);
-		else
-			etl_die(ETL_EX_SOFTWARE, "%s/.%s.pending: operation %zu: "
-			    "unknown \"%s\"", commits, c, i, o);
-		crash_point("op");
-	}
-	m = json_deep_copy(journal);
-	json_object_del(m, "ops");
-	name = path("%s.json", c);
-	write_atomic(commits, name, m);
-	free(name);
-	json_decref(m);
-	p = path("%s/.%s.pending", commits, c);
-	if (unlink(p) == -1 && errno != ENOENT)
-		etl_die(ETL_EX_IOERR, "%s: %s", p, strerror(errno));
-	free(p);
-	p = path("%s/.staging-%s", root, c);
-	rm_rf(p);
-	free(p);
-	if (h && *h == '/') {
-		p = path("%s/.staging-%s", h, c);
-		rm_rf(p);
-		free(p);
-	}
-	r = fsync_path(commits, 1) == -1 || fsync_path(root, 1) == -1;
-	free(commits);
-	if (r)
-		etl_die(ETL_EX_IOERR, "%s: fsync: %s", root, strerror(errno));
-}
-
-static int
-commit_name_ok(const char *s)
-{
-	size_t i;
-
-	if (s == NULL || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' &&
-	    *s <= 'z') || (*s >= '0' && *s <= '9')))
-		return 0;
-	for (i = 0; s[i]; i++)
-		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789._-", s[i]) == NULL)
-			return 0;
-	return i < 128;
-}
-
-/* Under the lock: removes the staging areas of runs killed before a journal. */
-static void
-clear_staging(const char *dir)
-{
-	struct dirent *d;
-	DIR *dp;
-	char *p;
-
-	if ((dp = opendir(dir)) == NULL)
-		etl_die(ETL_EX_CANTCREAT, "%s: %s", dir, strerror(errno));
-	while ((d = readdir(dp)) != NULL) {
-		if (strncmp(d->d_name, ".staging-", 9) != 0)
-			continue;
-		p = path("%s/%s", dir, d->d_name);
-		etl_info("%s: removing what a killed run left", p);
-		rm_rf(p);
-		free(p);
-	}
-	closedir(dp);
-}
-
-/* Under the lock: finishes the commits of killed runs, removes the rest. */
-static void
-recover(void)
-{
-	char *commits = path("%s/_commits", root), *p;
-	struct dirent *d;
-	json_error_t e;
-	json_t *j;
-	DIR *dir;
-	size_t n;
-
-	memset(&e, 0, sizeof(e));
-	if ((dir = opendir(commits)) != NULL) {
-		while ((d = readdir(dir)) != NULL) {
-			n = strlen(d->d_name);
-			if (d->d_name[0] != '.')
-				continue;
-			p = path("%s/%s", commits, d->d_name);
-			if (n > 4 && strcmp(d->d_name + n - 4, ".tmp") == 0) {
-				unlink(p);
-			} else if (n > 8 &&
-			    strcmp(d->d_name + n - 8, ".pending") == 0) {
-				if ((j = json_load_file(p, 0, &e)) == NULL ||
-				    !commit_name_ok(json_string_value(
-				    json_object_get(j, "commit"))))
-					etl_die(ETL_EX_SOFTWARE,
-					    "%s:%d: unreadable journal: %s", p,
-					    e.line, e.text);
-				etl_warn("%s: finishing the commit of a killed run",
-				    p);
-				apply(j);
-				json_decref(j);
-			}
-			free(p);
-		}
-		closedir(dir);
-	}
-	free(commits);
-	clear_staging(root);
-}
-
-/* Who holds a lock, as its holder noted in the file, for the log. */
-static void
-lock_holder(int fd, char *out, size_t n)
-{
-	char buf[256];
-	ssize_t r;
-	long pid;
-
-	if ((r = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0) {
-		snprintf(out, n, "a process that did not note itself");
-		return;
-	}
-	buf[r] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (sscanf(buf, "pid %ld", &pid) == 1 && pid > 0 &&
-	    kill((pid_t)pid, 0) == -1 && errno == ESRCH)
-		snprintf(out, n, "a process that did not note itself (the "
-		    "last to, %s, has ended)", buf);
-	else
-		snprintf(out, n, "%s", buf);
-}
-
-/*
- * Takes dir/_lock, waiting up to lock_wait seconds for another holder and
- * saying every few seconds what it waits for.  The kernel drops a flock
- * when its holder dies, however it dies, so a dead run never holds a
- * store: the next one takes the lock and replays its journal.
- */
-static void
-lock_dir(const char *dir)
-{
-	double start = etl_now(), next = start, now;
-	char *p, holder[320], ts[21];
-	struct etl_buf b = { 0 };
-	int fd, waited = 0;
-
-	p = path("%s/_lock", dir);
-	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
-		etl_die(ETL_EX_CANTCREAT, "%s: %s", p, strerror(errno));
-	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			etl_die(ETL_EX_IOERR, "%s: flock: %s", p,
-			    strerror(errno));
-		now = etl_now();
-		lock_holder(fd, holder, sizeof(holder));
-		if (etl_signalled)
-			etl_die(ETL_EX_TEMPFAIL, "%s: interrupted while waiting "
-			    "for the lock, held by %s", p, holder);
-		if (now - start >= lock_wait) {
-			if (lock_wait > 0)
-				etl_die(ETL_EX_TEMPFAIL, "%s: still held by %s "
-				    "after %.0f s of waiting", p, holder,
-				    lock_wait);
-			etl_die(ETL_EX_TEMPFAIL, "%s: another run is writing "
-			    "this store, %s; --wait lets this one queue", p,
-			    holder);
-		}
-		if (now >= next) {
-			etl_info("%s: waiting for the lock, held by %s (%.0f s "
-			    "so far, at most %.0f)", p, holder, now - start,
-			    lock_wait);
-			next = now + LOCK_SAY_EVERY;
-		}
-		waited = 1;
-		usleep(20000);
-	}
-	if (waited)
-		etl_info("%s: lock taken after %.1f s", p, etl_now() - start);
-	etl_datetime_format(ts, (int64_t)time(NULL));
-	etl_buf_printf(&b, "pid %ld, run %s, since %s\n", (long)getpid(),
-	    etl_run_id, ts);
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, b.p, b.len, 0) == -1)
-		etl_warn("%s: cannot note the holder: %s", p, strerror(errno));
-	etl_buf_free(&b);
-	free(p);	/* fd stays open: the lock lives as long as we do */
 }
 
 /* Creates a store's root, its parents and _commits; 73 when it cannot. */
@@ -739,7 +236,7 @@ choose_commit(void)
 	char *p;
 	int n;
 
-	if (!commit_name_ok(etl_run_id))
+	if (!etl_commit_name_ok(etl_run_id))
 		etl_die(ETL_EX_CONFIG, "ETL_RUN_ID \"%s\": a commit name needs "
 		    "[A-Za-z0-9._-], a letter or digit first, under 128 bytes",
 		    etl_run_id);
@@ -1776,6 +1273,7 @@ history_ops(json_t *journal)
 	json_array_append_new(ops, json_pack("{s:s,s:s,s:s,s:s}", "op", "move",
 	    "root", "history", "from", hw.nfiles ? from : b.p, "to", aside));
 	json_object_set_new(journal, "history_root", json_string(hist));
+	json_object_set_new(journal, "table_root", json_string(root_abs));
 	json_object_set_new(journal, "history", json_pack("{s:s,s:s,s:I,s:O,"
 	    "s:I,s:s}", "path", b.p, "day", day, "records",
 	    (json_int_t)hw.nrecords, "files", hw.files, "versions",
@@ -1817,7 +1315,7 @@ prepare(void)
 		struct part *f = &files[i];
 
 		p = path("%s/p%zu/.%s.tmp", staging, f->partition, f->name);
-		if (chmod(p, 0444) == -1 || fsync_path(p, 0) == -1)
+		if (chmod(p, 0444) == -1 || etl_fsync_path(p, 0) == -1)
 			fail(ETL_EX_IOERR, "%s: fsync: %s", p, strerror(errno));
 		if (!append) {
 			/* Inside the staging area, still invisible. */
@@ -1837,7 +1335,7 @@ prepare(void)
 		struct partition *pt = &parts_by[i];
 
 		d = path("%s/p%zu", staging, i);
-		if (fsync_path(d, 1) == -1)
+		if (etl_fsync_path(d, 1) == -1)
 			fail(ETL_EX_IOERR, "%s: fsync: %s", d, strerror(errno));
 		free(d);
 		json_array_append_new(ps, json_pack("{s:s,s:O,s:I}",
@@ -1861,7 +1359,7 @@ prepare(void)
 		free(from);
 		free(to);
 	}
-	if (fsync_path(staging, 1) == -1 || fsync_path(root, 1) == -1)
+	if (etl_fsync_path(staging, 1) == -1 || etl_fsync_path(root, 1) == -1)
 		fail(ETL_EX_IOERR, "%s: fsync: %s", staging, strerror(errno));
 	etl_datetime_format(ts, (int64_t)time(NULL));
 	by = json_array();
@@ -2053,30 +1551,29 @@ main(int argc, char *argv[])
 		root[i - 1] = '\0';
 
 	make_root(root, 1);
-	lock_dir(root);
+	etl_lock_dir(root, lock_wait);
 	if (history) {
 		/* Absolute: the journal names it, and a later run replays it. */
-		make_root(history, 0);
+		make_root(history, 1);
 		if ((hist = realpath(history, NULL)) == NULL ||
-		    (p = realpath(root, NULL)) == NULL)
+		    (root_abs = realpath(root, NULL)) == NULL)
 			etl_die(ETL_EX_CANTCREAT, "%s: %s", history,
 			    strerror(errno));
-		if (strcmp(p, hist) == 0) {
+		if (strcmp(root_abs, hist) == 0) {
 			etl_error("--history %s: the table's own root; the "
 			    "history is a table of its own", history);
 			etl_usage();
 		}
-		free(p);
-		lock_dir(hist);
+		etl_lock_dir(hist, lock_wait);
 		hw.files = json_array();
 	}
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, NULL);
-	recover();
+	etl_journal_recover(root);
 	if (hist)
-		clear_staging(hist);
+		etl_journal_recover(hist);
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 	choose_commit();
 	index_of = json_object();
@@ -2127,9 +1624,17 @@ main(int argc, char *argv[])
 	commits = path("%s/_commits", root);
 	p = path(".%s.pending", commit);
 	committing = 1;
-	write_atomic(commits, p, journal);
-	crash_point("journal");
-	apply(journal);
+	etl_write_atomic(commits, p, journal);
+	if (hist) {
+		/* The same journal in the history, where its readers look. */
+		free(commits);
+		commits = path("%s/_commits", hist);
+		etl_write_atomic(commits, p, journal);
+		free(commits);
+		commits = path("%s/_commits", root);
+	}
+	etl_crash_point("journal");
+	etl_journal_apply(root, journal);
 	free(p);
 	p = path("%s/%s.json", commits, commit);
 	chmod(p, 0444);
@@ -2181,6 +1686,7 @@ main(int argc, char *argv[])
 	free(names);
 	free(hist);
 	free(hstaging);
+	free(root_abs);
 	free(root);
 	return etl_finish();
 }
