@@ -5,6 +5,7 @@
  * whoever comes next when a writer dies.  Every operation is idempotent.
  */
 #include <sys/file.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -478,26 +479,65 @@ etl_journal_recover(const char *root)
 	etl_clear_staging(root);
 }
 
-/* Who holds a lock, as its holder noted in the file, for the log. */
+/* The process holding a flock on fd's file, from /proc/locks; 0 unknown. */
+static long
+flock_pid(int fd)
+{
+	unsigned long long ino;
+	unsigned int maj, min;
+	char line[256], type[16];
+	struct stat st;
+	long pid, found = 0;
+	FILE *f;
+
+	if (fstat(fd, &st) == -1 || (f = fopen("/proc/locks", "r")) == NULL)
+		return 0;
+	while (found == 0 && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%*[^:]: %15s %*s %*s %ld %x:%x:%llu", type,
+		    &pid, &maj, &min, &ino) == 5 && strcmp(type, "FLOCK") == 0 &&
+		    ino == (unsigned long long)st.st_ino &&
+		    makedev(maj, min) == st.st_dev && pid != (long)getpid())
+			found = pid;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Who holds a lock, for the log: what the holder noted in the file, or
+ * the process the kernel names, when the note is not its own.
+ */
 static void
 lock_holder(int fd, char *out, size_t n)
 {
-	char buf[256];
+	char note[256], comm[64] = "", *p;
+	long noted = 0, pid = flock_pid(fd);
 	ssize_t r;
-	long pid;
+	FILE *f;
 
-	if ((r = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0) {
-		snprintf(out, n, "a process that did not note itself");
+	if ((r = pread(fd, note, sizeof(note) - 1, 0)) < 0)
+		r = 0;
+	note[r] = '\0';
+	note[strcspn(note, "\n")] = '\0';
+	if (sscanf(note, "pid %ld", &noted) == 1 && noted > 0 &&
+	    (pid == noted || (pid == 0 && kill((pid_t)noted, 0) == 0))) {
+		snprintf(out, n, "%s", note);
 		return;
 	}
-	buf[r] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (sscanf(buf, "pid %ld", &pid) == 1 && pid > 0 &&
-	    kill((pid_t)pid, 0) == -1 && errno == ESRCH)
-		snprintf(out, n, "a process that did not note itself (the "
-		    "last to, %s, has ended)", buf);
-	else
-		snprintf(out, n, "%s", buf);
+	if (pid > 0) {
+		p = jpath("/proc/%ld/comm", pid);
+		if ((f = fopen(p, "r")) != NULL) {
+			if (fgets(comm, sizeof(comm), f) == NULL)
+				comm[0] = '\0';
+			comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+		free(p);
+		snprintf(out, n, "pid %ld%s%s%s", pid, *comm ? " (" : "", comm,
+		    *comm ? ")" : "");
+	} else
+		snprintf(out, n, "a process that did not note itself%s%s%s",
+		    noted ? " (the last to, " : "", noted ? note : "",
+		    noted ? ", has ended)" : "");
 }
 
 /*
