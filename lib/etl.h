@@ -217,6 +217,8 @@ size_t	 etl_utf8_valid(const char *, size_t);
 /* Whether n bytes begin a UTF-8 character but are fewer than it needs. */
 int	 etl_utf8_partial(const char *, size_t);
 size_t	 etl_utf8_chars(const char *, size_t);
+/* A string that is wholly a JSON number, as that number (1), else 0. */
+int	 etl_text_number(const char *, size_t, double *, int *isint);
 
 /* reject.c: the reject channel. */
 /* Appends {"path","code","message"} to *reasons (created when NULL). */

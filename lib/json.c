@@ -354,3 +354,54 @@ etl_json_load_file(const char *path, const char *what)
 		    e.column, what, e.text);
 	return j;
 }
+
+/*
+ * A string that is wholly a JSON number ("12", "-3.5e2"; no space, no
+ * sign but '-', no leading zero), read as that number, as Miller infers
+ * numbers from text.  1 with *d set (and *isint for an integer a double
+ * holds exactly), else 0.
+ */
+int
+etl_text_number(const char *s, size_t n, double *d, int *isint)
+{
+	char buf[64];
+	size_t i = 0;
+	int frac = 0;
+
+#define DIGIT(c)	((c) >= '0' && (c) <= '9')
+	if (n == 0 || n >= sizeof(buf))
+		return 0;
+	if (s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (i < n && DIGIT(s[i]))
+		while (i < n && DIGIT(s[i]))
+			i++;
+	else
+		return 0;
+	if (i < n && s[i] == '.') {
+		frac = 1;
+		if (++i >= n || !DIGIT(s[i]))
+			return 0;
+		while (i < n && DIGIT(s[i]))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		frac = 1;
+		if (++i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n || !DIGIT(s[i]))
+			return 0;
+		while (i < n && DIGIT(s[i]))
+			i++;
+	}
+#undef DIGIT
+	if (i != n)
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	*d = strtod(buf, NULL);
+	*isint = !frac && fabs(*d) < 9007199254740992.0;
+	return isfinite(*d);
+}

@@ -85,15 +85,19 @@ setup() {
 	assert_eq "$(jq -c '[.in, .out, .rejected, .aggregated, .not_a_date]' st.json)" '[4,4,0,4,2]'
 }
 
-@test "groups by value in byte order of the key; strings are not numbers" {
+@test "groups by value in byte order of the key; a string wholly a number is that number" {
 	printf '%s\n' '{"k":10,"v":"12"}' '{"k":9,"v":1.5}' '{"k":9.0,"v":2}' '{"k":"b","v":null}' \
 	    '{"k":"a b"}' '{"k":"a","v":true}' '{"k":-1,"v":3}' '{"k":false}' >in.ndjson
 	run_split etl-agg -g k -a count,sum:v,min:v,first:v --stats st.json in.ndjson 3>&-
 	[ "$status" -eq 0 ]
 	assert_eq "$(jq -c '[.k, .count, .v_sum, .v_min, .v_first]' "$stdout_file" | tr '\n' ' ')" \
-	    '["a b",1,null,null,null] ["a",1,null,null,true] ["b",1,null,null,null] [-1,1,3,3,3] [10,1,null,null,"12"] [9,2,3.5,1.5,1.5] [false,1,null,null,null] '
-	assert_eq "$(jq -c .skipped st.json)" '{"v":5}'
-	assert_contains "$stderr_file" "5 non-numbers skipped"
+	    '["a b",1,null,null,null] ["a",1,null,null,true] ["b",1,null,null,null] [-1,1,3,3,3] [10,1,12,12,"12"] [9,2,3.5,1.5,1.5] [false,1,null,null,null] '
+	assert_eq "$(jq -c .skipped st.json)" '{"v":4}'
+	assert_eq "$(jq -c .from_text st.json)" '{"v":1}'
+	assert_contains "$stderr_file" "4 non-numbers skipped"
+	assert_contains "$stderr_file" "1 numbers read from text"
+	# Groups left with no number are named on stderr.
+	assert_contains "$stderr_file" "warning: v: 4 of 7 groups had no number to aggregate"
 }
 
 @test "non-objects are rejected with code parse; in = aggregated + rejected" {
@@ -271,6 +275,7 @@ setup() {
 
 @test "the EXAMPLES of the man page run" {
 	cp "$DATA/agg/offers.ndjson" "$DATA/agg/melb.ndjson" .
+	mlr --ijson --ocsv unsparsify melb.ndjson >melb.csv
 	man_examples "$ETL_ROOT/man/etl-agg.1" >examples.sh
 	[ "$(lines examples.sh)" -ge 5 ]
 	run bash -eu -o pipefail examples.sh
@@ -278,4 +283,9 @@ setup() {
 	[ ! -s rejects.ndjson ]
 	assert_eq "$(lines market.ndjson)" 91
 	cmp monthly.ndjson merged.ndjson
+	# From CSV, every value a string: the same medians, none null.
+	jq -c '[.Suburb, .Date, .count, .Price_median, .Price_p90]' monthly.ndjson >want
+	jq -c '[.Suburb, .Date, .count, .Price_median, .Price_p90]' from-csv.ndjson >got
+	cmp want got
+	assert_eq "$(jq -c 'select(.Price_median == null)' from-csv.ndjson | wc -l)" 0
 }

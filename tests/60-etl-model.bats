@@ -242,7 +242,7 @@ fit_check() {
 	cat >p.ndjson <<-'EOF'
 	{"id":1,"Rooms":3,"BuildingArea":120,"YearBuilt":1970,"Landsize":400,"Type":"h","Regionname":"Southern Metropolitan"}
 	{"id":2,"Rooms":3,"YearBuilt":1970,"Landsize":400,"Type":"h","Regionname":"Southern Metropolitan"}
-	{"id":3,"Rooms":"3","BuildingArea":120,"YearBuilt":1970,"Landsize":null,"Type":"h","Regionname":"Southern Metropolitan"}
+	{"id":3,"Rooms":"three","BuildingArea":120,"YearBuilt":1970,"Landsize":null,"Type":"h","Regionname":"Southern Metropolitan"}
 	{"id":4,"Rooms":3,"BuildingArea":120,"YearBuilt":1970,"Landsize":400,"Type":"h","Regionname":"Atlantis"}
 	{"id":5,"Rooms":3,"BuildingArea":120,"YearBuilt":1970,"Landsize":400,"Type":"villa","Regionname":"Southern Metropolitan"}
 	{"id":6,"Price":1e6,"Rooms":3,"BuildingArea":120,"YearBuilt":1970,"Landsize":400,"Type":"u","Regionname":"Southern Metropolitan"}
@@ -329,14 +329,17 @@ fit_check() {
 	use="$(sed 's/^usage://' "$stdout_file" | sed '/^  -/,$d' | tr -s ' \n\t' ' ')"
 	assert_eq "$syn" "$use"
 	cp "$DATA/model/offers.ndjson" "$MELB" .
+	mlr --ijson --ocsv unsparsify "$MELB" >melb.csv
 	man_examples "$ETL_ROOT/man/etl-model.1" >examples.sh
-	assert_eq "$(lines examples.sh)" 7
+	assert_eq "$(lines examples.sh)" 8
 	run bash -e examples.sh
 	echo "$output"
 	[ "$status" -eq 0 ]
 	assert_eq "$(lines models.ndjson)" 1
 	assert_eq "$(lines melb-models.ndjson)" 5
 	$PY "$ETL_ROOT/tests/model_ref.py" same melb-models.ndjson merged.ndjson
+	# From CSV, every value a string: the same five models.
+	$PY "$ETL_ROOT/tests/model_ref.py" same melb-models.ndjson csv-models.ndjson
 	# The first example lists the offers with |z| > 2, 02ef3c24 the worst.
 	echo "$output" >examples.out
 	assert_contains examples.out '{"id":"02ef3c24","price":2740000,"price_pred":1370844.797158'

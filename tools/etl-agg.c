@@ -75,6 +75,8 @@ struct field {
 	size_t	 len;
 	int	 need;
 	unsigned long long skipped;
+	unsigned long long from_text;	/* numbers read out of strings */
+	unsigned long long empty;	/* groups where it had no number */
 };
 
 struct xsum {			/* exact sum as non-overlapping partials */
@@ -765,7 +767,7 @@ group_merge(struct group *dst, struct group *src)
 static struct etl_scan scan;
 static struct fval {
 	double	 d;
-	int	 isint, ok;
+	int	 isint, ok, text;
 } *fv;				/* one per field, for the scanner's path */
 static int use_scan;		/* every aggregate numeric: the scanner will do */
 
@@ -855,17 +857,28 @@ add_scanned(const struct etl_scan *sc)
 
 		fl = etl_scan_get(sc, fields[i].name, fields[i].len);
 		fv[i].ok = fl && fl->type == 'n';
+		fv[i].text = 0;
 		if (fv[i].ok && scan_num(fl, &fv[i].d, &ll, &fv[i].isint) == -1)
 			return 0;
+		if (fl && fl->type == 's') {
+			if (!fl->esc)
+				fv[i].ok = etl_text_number(fl->val, fl->vlen,
+				    &fv[i].d, &fv[i].isint);
+			else if (etl_scan_string(fl, &str) == 0)
+				fv[i].ok = etl_text_number(str.p, str.len,
+				    &fv[i].d, &fv[i].isint);
+			fv[i].text = fv[i].ok;
+		}
 	}
 	nodate += nodates;
 	g = tab_get(kb.p, kb.len, 1);
 	g->count++;
 	aggregated++;
 	for (i = 0; i < nfields; i++) {
-		if (fv[i].ok)
+		if (fv[i].ok) {
 			fst_number(&g->f[i], fields[i].need, fv[i].d, fv[i].isint);
-		else
+			fields[i].from_text += fv[i].text;
+		} else
 			fields[i].skipped++;
 	}
 	return 1;
@@ -921,10 +934,18 @@ add_record(struct etl_rec *r, void *arg)
 		f = &g->f[i];
 		v = json_object_get(o, fields[i].name);
 		if (fields[i].need & N_NUM) {
+			double d;
+			int isint;
+
 			if (json_is_number(v))
 				fst_number(f, fields[i].need,
 				    json_number_value(v), json_is_integer(v));
-			else
+			else if (json_is_string(v) && etl_text_number(
+			    json_string_value(v), json_string_length(v), &d,
+			    &isint)) {
+				fst_number(f, fields[i].need, d, isint);
+				fields[i].from_text++;
+			} else
 				fields[i].skipped++;
 		}
 		if (v == NULL || json_is_null(v))
@@ -1168,6 +1189,11 @@ write_state(struct group *g)
 static void
 emit(struct group *g)
 {
+	size_t i;
+
+	for (i = 0; i < nfields; i++)
+		if ((fields[i].need & N_NUM) && g->f[i].n == 0)
+			fields[i].empty++;
 	if (partial)
 		write_state(g);
 	else
@@ -1652,8 +1678,8 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *a = "count", *g = NULL;
-	unsigned long long skipped = 0;
-	json_t *sk;
+	unsigned long long skipped = 0, from_text = 0;
+	json_t *sk, *tx;
 	size_t i;
 	int ch, st;
 
@@ -1711,14 +1737,31 @@ main(int argc, char *argv[])
 	etl_status(st);
 
 	sk = json_object();
-	for (i = 0; i < nfields; i++)
+	tx = json_object();
+	for (i = 0; i < nfields; i++) {
 		if (fields[i].skipped) {
 			json_object_set_new(sk, fields[i].name,
 			    json_integer((json_int_t)fields[i].skipped));
 			skipped += fields[i].skipped;
 		}
+		if (fields[i].from_text) {
+			json_object_set_new(tx, fields[i].name,
+			    json_integer((json_int_t)fields[i].from_text));
+			from_text += fields[i].from_text;
+		}
+		/* A figure made of nothing says so where a person looks. */
+		if (!partial && (fields[i].need & N_NUM) && fields[i].empty)
+			etl_warn("%s: %llu of %llu groups had no number to "
+			    "aggregate (their %s figures are null); %llu values "
+			    "skipped: neither numbers nor strings holding one",
+			    fields[i].name, fields[i].empty, etl_n_out,
+			    fields[i].name, fields[i].skipped);
+	}
 	etl_stats_set("aggregated", json_integer((json_int_t)aggregated));
 	etl_stats_set("skipped", sk);
+	etl_stats_set("from_text", tx);
+	if (from_text)
+		etl_stats_note("%llu numbers read from text", from_text);
 	if (nodate) {
 		etl_stats_set("not_a_date", json_integer((json_int_t)nodate));
 		etl_stats_note("%llu key values not a date (group null)", nodate);

@@ -80,7 +80,7 @@ static double	 ridge_opt;
 static json_t	*gindex;	/* keystr -> index into groups */
 static struct group **groups;
 static size_t	 ngroups;
-static unsigned long long n_used, n_skipped, n_merged;
+static unsigned long long n_used, n_skipped, n_merged, n_from_text;
 static int spec_given;		/* --merge with the fit's options */
 
 /* predict */
@@ -494,11 +494,28 @@ skip(const char *field)
 	etl_count("skipped", field, 1);
 }
 
+/* A number, or a string that is wholly one (Miller's inference). */
+static int
+num_of(json_t *v, double *d, int *text)
+{
+	int isint;
+
+	*text = 0;
+	if (json_is_number(v)) {
+		*d = json_number_value(v);
+		return 1;
+	}
+	return *text = json_is_string(v) && etl_text_number(
+	    json_string_value(v), json_string_length(v), d, &isint);
+}
+
 static void
 fit_obj(json_t *o)
 {
-	static double *z;
-	static size_t zcap;
+	static double *z, *xs;
+	static size_t zcap, xcap;
+	unsigned long long texts = 0;
+	int text;
 	const char *lv[64], **lvs;
 	char tmp[64][32], (*tmps)[32];
 	struct group *g;
@@ -507,11 +524,11 @@ fit_obj(json_t *o)
 	size_t i, col;
 
 	v = json_object_get(o, spec.y);
-	if (!json_is_number(v)) {
+	if (!num_of(v, &y, &text)) {
 		skip(spec.y);
 		return;
 	}
-	y = json_number_value(v);
+	texts += text;
 	if (spec.log_y) {
 		if (!(y > 0)) {
 			skip(spec.y);
@@ -519,11 +536,17 @@ fit_obj(json_t *o)
 		}
 		y = log(y);
 	}
-	for (i = 0; i < spec.nx; i++)
-		if (!json_is_number(json_object_get(o, spec.x[i]))) {
+	if (xcap < spec.nx + 1) {
+		xcap = spec.nx + 1;
+		xs = erealloc(xs, xcap * sizeof(double));
+	}
+	for (i = 0; i < spec.nx; i++) {
+		if (!num_of(json_object_get(o, spec.x[i]), &xs[i], &text)) {
 			skip(spec.x[i]);
 			return;
 		}
+		texts += text;
+	}
 	lvs = spec.nc <= 64 ? lv : ecalloc(spec.nc, sizeof(*lvs));
 	tmps = spec.nc <= 64 ? tmp : ecalloc(spec.nc, sizeof(*tmps));
 	for (i = 0; i < spec.nc; i++)
@@ -546,13 +569,14 @@ fit_obj(json_t *o)
 	memset(z, 0, g->k * sizeof(double));
 	z[0] = y;
 	for (i = 0; i < spec.nx; i++)
-		z[1 + i] = json_number_value(json_object_get(o, spec.x[i]));
+		z[1 + i] = xs[i];
 	for (i = 0; i < spec.nc; i++) {
 		col = level_col(g, i, lvs[i]);
 		z[col] = 1;
 	}
 	group_add(g, z);
 	n_used++;
+	n_from_text += texts;
 out:
 	if (lvs != lv) {
 		free(lvs);
@@ -1173,9 +1197,9 @@ predict_obj(struct etl_rec *r, json_t *o)
 	json_t *key, *v, *rs = NULL, *ix;
 	const char *lname;
 	char tmp[32];
-	double lin, pred, y, resid, zv;
+	double lin, pred, y, resid, zv, d;
 	size_t i, end;
-	int has_y, zok;
+	int has_y, zok, text;
 
 	if (!have_spec) {
 		etl_reason(&rs, "", "model", "no model: the model file is empty");
@@ -1205,11 +1229,12 @@ predict_obj(struct etl_rec *r, json_t *o)
 		if (v == NULL || json_is_null(v))
 			etl_reason(&rs, ptr(spec.x[i]), "required",
 			    "feature %s is missing", spec.x[i]);
-		else if (!json_is_number(v))
+		else if (!num_of(v, &d, &text))
 			etl_reason(&rs, ptr(spec.x[i]), "type",
-			    "feature %s: expected number", spec.x[i]);
+			    "feature %s: expected a number, or a string "
+			    "holding one", spec.x[i]);
 		else if (m)
-			lin += m->bx[i] * json_number_value(v);
+			lin += m->bx[i] * d;
 	}
 	for (i = 0; i < spec.nc; i++) {
 		v = json_object_get(o, spec.c[i]);
@@ -1239,8 +1264,9 @@ predict_obj(struct etl_rec *r, json_t *o)
 	}
 	pred = spec.log_y ? exp(lin) : lin;
 	v = json_object_get(o, spec.y);
-	has_y = json_is_number(v);
-	y = has_y ? json_number_value(v) : 0;
+	has_y = num_of(v, &y, &text);
+	if (!has_y)
+		y = 0;
 	resid = y - pred;
 	zok = has_y && isfinite(m->rmse) && m->rmse > 0;
 	if (spec.log_y) {
@@ -1421,9 +1447,21 @@ fit_main(int argc, char *argv[])
 		etl_stats_set("used", json_integer((json_int_t)n_used));
 		etl_stats_set("skipped_records",
 		    json_integer((json_int_t)n_skipped));
+		etl_stats_set("from_text", json_integer((json_int_t)n_from_text));
 		etl_stats_note("%llu used, %llu skipped", n_used, n_skipped);
+		if (n_from_text)
+			etl_stats_note("%llu numbers read from text",
+			    n_from_text);
+		if (n_used == 0 && n_skipped > 0)
+			etl_warn("no record could be used: all %llu skipped "
+			    "(the stats' \"skipped\" says for which field); a "
+			    "field must hold numbers, or strings wholly "
+			    "holding one", n_skipped);
 	}
 	etl_stats_set("groups", json_integer((json_int_t)ngroups));
+	if (!partial && ngroups > nmodel)
+		etl_warn("%zu of %zu groups have no model: fewer rows than "
+		    "terms (see the stats)", ngroups - nmodel, ngroups);
 	if (!partial) {
 		etl_stats_set("models", json_integer((json_int_t)nmodel));
 		etl_stats_note("%zu models, %zu groups without one", nmodel,
