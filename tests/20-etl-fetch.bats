@@ -424,3 +424,22 @@ EOF
 	done <examples.sh
 	assert_eq "$(lines large.ndjson)" "$(jq -c 'fromjson | .[] | select(.living_area > 100)' sample.json | wc -l)"
 }
+
+@test "errors that say what to do: a trailing comma, another delimiter, an empty directory" {
+	printf '[{"a":1},\n{"a":2},\n]\n' >tc.json
+	run_split etl-fetch --stats st.json tc.json 3>rej.ndjson
+	[ "$status" -eq 0 ]
+	assert_eq "$(lines "$stdout_file")" 2
+	jq -e '.reasons[0].code == "parse" and (.reasons[0].message | contains("before the array'"'"'s '"'"']'"'"'")) and .src.line == 3' rej.ndjson
+	jq -e '.in == 3 and .out == 2 and .rejected == 1' st.json
+	printf 'id,price,city\n1;2;Zurich\n2;3;"Bern\n' >semi.csv
+	run_split etl-fetch semi.csv 3>rej.ndjson
+	assert_eq "$(jq -r '.reasons[0].message' rej.ndjson | sort -u)" \
+	    "expected 3 fields, got 1; split on ';' it has 3: is that the delimiter? (-d ';')"
+	run_split etl-fetch -d ';' --no-header --columns id,price,city semi.csv 3>&-
+	mkdir empty
+	run_split etl-fetch --stats st.json empty 3>&-
+	[ "$status" -eq 0 ]
+	assert_contains "$stderr_file" "empty: no file to read in this directory"
+	jq -e '.empty_sources == 1' st.json
+}

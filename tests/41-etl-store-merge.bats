@@ -238,3 +238,15 @@ PY
 	assert_contains "$stderr_file" "finishing the commit of a killed run"
 	assert_eq "$(etl-fetch -q t 3>&- | jq -r .id | sort | tr '\n' ' ')" "a a b c d "
 }
+
+@test "a missing required option is named" {
+	run_split etl-store --by d </dev/null
+	[ "$status" -eq 64 ]
+	assert_contains "$stderr_file" "error: --root is required"
+	run_split etl-store --root t </dev/null
+	assert_contains "$stderr_file" "error: --by is required"
+	run_split etl-model fit -x a </dev/null
+	assert_contains "$stderr_file" "error: fit: -y is required"
+	run_split etl-model predict </dev/null
+	assert_contains "$stderr_file" "error: predict: -m is required"
+}

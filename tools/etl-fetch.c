@@ -107,7 +107,7 @@ static struct {
 	double		 timeout;
 } opt = { .retries = 3 };
 
-static unsigned long long nfiles, npruned, nbytes;
+static unsigned long long nfiles, npruned, nbytes, nempty;
 static struct etl_buf tmp;
 
 static void	read_input(struct src *, enum fmt);
@@ -528,10 +528,18 @@ jwarn(struct jr *j, const char *what)
 static int
 jarray(struct jr *j)
 {
-	int c, r;
+	int c, r, comma = 0;
 
 	for (;;) {
-		if ((c = jws(j)) == ']') {	/* also after a trailing ',' */
+		if ((c = jws(j)) == ']') {
+			/* JSON has no trailing ',': a reject, never silence. */
+			if (comma) {
+				etl_count_in(1);
+				reject_raw(j->s->name, j->line, ",", 1, "parse",
+				    "%s", "a ',' before the array's ']': JSON "
+				    "allows none (the elements before it are "
+				    "read)");
+			}
 			jget(j);
 			return 0;
 		}
@@ -546,6 +554,7 @@ jarray(struct jr *j)
 		jrecord(j);
 		if ((c = jws(j)) == ',') {
 			jget(j);
+			comma = 1;
 			continue;
 		}
 		if (c == ']') {
@@ -764,7 +773,39 @@ struct csvr {
 	int		 bom, badutf8;
 	char		 cut[4];	/* a character cut by a block's end */
 	size_t		 ncut;
+	int		 delim;
 };
+
+/*
+ * When a row does not split into the header's fields, whether another
+ * delimiter would split its first line into as many: the hint a person
+ * needs (rows in ';' under a ',' header), or "".
+ */
+static const char *
+delim_hint(const struct csvr *c, const char *raw, size_t n)
+{
+	static char hint[96];
+	const char *cand = ",;\t|", *e;
+	size_t k;
+
+	if ((e = memchr(raw, '\n', n)) != NULL)
+		n = (size_t)(e - raw);
+	for (; *cand; cand++) {
+		if (*cand == c->delim)
+			continue;
+		for (k = 0, e = raw; e < raw + n; e++)
+			k += *e == *cand;
+		if (k > 0 && k + 1 == c->ncols) {
+			snprintf(hint, sizeof(hint), "; split on '%s' it has "
+			    "%zu: is that the delimiter? (-d '%s')",
+			    *cand == '\t' ? "\\t" : (char[]){ *cand, 0 },
+			    c->ncols, *cand == '\t' ? "\\t" :
+			    (char[]){ *cand, 0 });
+			return hint;
+		}
+	}
+	return "";
+}
 
 static void
 csv_field(void *p, size_t n, void *arg)
@@ -900,8 +941,8 @@ csv_row(int term, void *arg)
 		n = c->raw.len;
 		while (n > 0 && (c->raw.p[n - 1] == '\n' || c->raw.p[n - 1] == '\r'))
 			n--;
-		etl_reason(&rs, "", "columns", "expected %zu fields, got %zu",
-		    c->ncols, c->nf);
+		etl_reason(&rs, "", "columns", "expected %zu fields, got %zu%s",
+		    c->ncols, c->nf, delim_hint(c, c->raw.p, n));
 		etl_reject_raw(c->s->name, c->rowline, c->raw.p, n, rs);
 	} else {
 		c->out.len = 0;
@@ -1043,7 +1084,8 @@ csv_end(struct csvr *c)
 	n = c->raw.len;
 	while (n > 0 && (c->raw.p[n - 1] == '\n' || c->raw.p[n - 1] == '\r'))
 		n--;
-	etl_reason(&rs, "", "parse", "quoted field not closed at end of input");
+	etl_reason(&rs, "", "parse", "quoted field not closed at end of "
+	    "input%s", delim_hint(c, c->raw.p, n));
 	etl_reject_raw(c->s->name, c->rowline, c->raw.p, n, rs);
 	c->nf = c->row.len = 0;
 }
@@ -1103,6 +1145,7 @@ read_csv(struct src *s, int delim)
 	if (csv_init(&c.p, 0) != 0)
 		etl_die(ETL_EX_SOFTWARE, "out of memory");
 	csv_set_delim(&c.p, (unsigned char)delim);
+	c.delim = delim;
 	csv_set_space_func(&c.p, csv_nospace);
 	etl_buf_adds(&c.src, "\"_src\":{\"file\":");
 	etl_json_string(&c.src, s->name, strlen(s->name));
@@ -1493,6 +1536,7 @@ out:
 static void
 read_path(const char *path, int globbed)
 {
+	unsigned long long before;
 	struct stat st;
 
 	if (stat(path, &st) == -1) {
@@ -1504,9 +1548,17 @@ read_path(const char *path, int globbed)
 		npruned++;
 		return;
 	}
-	if (S_ISDIR(st.st_mode))
+	if (S_ISDIR(st.st_mode)) {
+		before = nfiles;
 		walk(path, &st, NULL);
-	else if (!globbed || S_ISREG(st.st_mode))
+		/* Nothing is read without a word. */
+		if (nfiles == before && !etl_signalled) {
+			etl_warn("%s: no file to read in this directory (empty, "
+			    "pruned by --where, or only names starting with . "
+			    "or _)", path);
+			nempty++;
+		}
+	} else if (!globbed || S_ISREG(st.st_mode))
 		read_file(path, &st);
 }
 
@@ -1974,6 +2026,8 @@ main(int argc, char *argv[])
 		curl_global_cleanup();
 
 	etl_stats_set("files", json_integer((json_int_t)nfiles));
+	if (nempty)
+		etl_stats_set("empty_sources", json_integer((json_int_t)nempty));
 	etl_stats_set("bytes", json_integer((json_int_t)nbytes));
 	if (opt.nwhere)
 		etl_stats_set("pruned", json_integer((json_int_t)npruned));

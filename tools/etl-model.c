@@ -1396,8 +1396,13 @@ fit_main(int argc, char *argv[])
 		spec.y = NULL;
 	} else {
 		spec_given = merge;
-		if (spec.y == NULL || *spec.y == '\0' || xs == NULL)
+		if (spec.y == NULL || *spec.y == '\0' || xs == NULL) {
+			etl_error("fit: %s required: the field to explain and "
+			    "its numeric features, as in -y price -x "
+			    "living_area", spec.y == NULL || *spec.y == '\0' ?
+			    (xs == NULL ? "-y and -x are" : "-y is") : "-x is");
 			etl_usage();
+		}
 		spec.x = fields("-x", xs, &spec.nx);
 		spec.c = cs ? fields("-c", cs, &spec.nc) :
 		    ecalloc(1, sizeof(char *));
@@ -1501,8 +1506,10 @@ predict_main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (mpath == NULL)
+	if (mpath == NULL) {
+		etl_error("predict: -m is required: the models fit wrote");
 		etl_usage();
+	}
 
 	mindex = json_object();
 	load_models(mpath);

@@ -1536,8 +1536,13 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (root == NULL || *root == '\0' || nkeys == 0)
+	if (root == NULL || *root == '\0' || nkeys == 0) {
+		etl_error("%s is required: the store's root directory and its "
+		    "partition keys, as in --root store/offers --by "
+		    "scraping_date", root == NULL || *root == '\0' ? (nkeys ?
+		    "--root" : "--root and --by") : "--by");
 		etl_usage();
+	}
 	if ((mode == MODE_MERGE) != (nmkeys > 0 || history || day || latest) ||
 	    (mode == MODE_MERGE && (nmkeys == 0 || history == NULL ||
 	    day == NULL || *day == '\0' || *history == '\0'))) {
