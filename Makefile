@@ -36,6 +36,22 @@ DEBS	 = build-essential pkg-config libjansson-dev libcsv-dev libzstd-dev \
 	   libcurl4-openssl-dev zlib1g-dev zstd bats mandoc shellcheck jq \
 	   miller python3 python3-numpy python3-aiosmtpd parallel gzip \
 	   util-linux curl
+# The dashboard (pipelines/dashboard.sh): gnuplot draws its charts; its
+# test (tests/94-dashboard.bats) opens it in headless Chromium.
+DEBS	+= gnuplot-nox chromium
+
+# etl-check: JSON Schema's pattern (ECMA-262) runs on PCRE2.
+DEBS	+= libpcre2-dev
+PCRE2_LIBS = $(shell $(PKG_CONFIG) --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
+bin/etl-check: LDLIBS += $(PCRE2_LIBS)
+
+# etl-load: the only tool that links libpq and libsqlite3 (its packages).
+LOAD_PKGS = libpq sqlite3
+DEBS	+= libpq-dev libsqlite3-dev sqlite3 postgresql
+
+# Past one machine (pipelines/cluster/, tests/96-cluster.bats): Slurm with
+# munge, and ssh workers for GNU parallel (rsync for --transferfile).
+DEBS	+= slurmctld slurmd slurm-client munge openssh-server openssh-client rsync
 
 all: $(BINS)
 
@@ -58,6 +74,12 @@ bin/%: tools/%.c lib/libetl.a lib/etl.h .build-flags
 # Test programs, built for the suite.
 TESTBINS = tests/bin/scan-diff tests/bin/real-diff tests/bin/faultinject.so
 
+bin/etl-load: tools/etl-load.c lib/libetl.a lib/etl.h .build-flags
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(LOAD_PKGS) 2>/dev/null) \
+	    $(LDFLAGS) -o $@ $< lib/libetl.a \
+	    $(shell $(PKG_CONFIG) --libs $(LOAD_PKGS) 2>/dev/null) $(LDLIBS)
+
 tests/bin/%: tests/%.c lib/libetl.a lib/etl.h .build-flags
 	@mkdir -p tests/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libetl.a $(LDLIBS)
@@ -67,8 +89,15 @@ deps:
 	@missing=; \
 	for p in $(PKGS); do $(PKG_CONFIG) --exists $$p 2>/dev/null || missing=1; done; \
 	test -f /usr/include/csv.h || missing=1; \
+	$(PKG_CONFIG) --exists libpcre2-8 2>/dev/null || missing=1; \
+	for p in $(LOAD_PKGS); do $(PKG_CONFIG) --exists $$p 2>/dev/null || missing=1; done; \
+	command -v sqlite3 >/dev/null || missing=1; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing=1; \
 	for c in bats mandoc jq mlr zstd; do command -v $$c >/dev/null || missing=1; done; \
 	/usr/bin/python3 -c 'import numpy, aiosmtpd' 2>/dev/null || missing=1; \
+	for c in gnuplot chromium; do command -v $$c >/dev/null || missing=1; done; \
+	for c in sbatch ssh rsync; do command -v $$c >/dev/null || missing=1; done; \
+	for c in slurmctld slurmd munged sshd; do test -x /usr/sbin/$$c || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 		echo "make deps: installing $(DEBS)"; \
 		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

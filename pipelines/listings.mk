@@ -154,9 +154,43 @@ $(RUN)/price_model.models.store.ndjson: $(RUN)/price_model.models.ndjson
 
 usecases: $(USE_CASES)
 
+# Loading into a database (etl-load): off unless the environment names one
+# in DB (sqlite:PATH, or a PostgreSQL URL or conninfo whose password is in
+# ~/.pgpass).  Each table is one transaction.  offers mirrors the stored
+# table, the whole of it read back from $(STORE)/offers: upserted by id,
+# and the ids a rerun dropped deleted; price_per_m2 is replaced whole.
+# DB_READER names a PostgreSQL role that may only SELECT them.
+# $(LOAD_TARGETS) are what publish adds when DB is set.
+DB	?=
+DB_READER ?=
+LOAD	 = etl-load --db '$(DB)' $(if $(DB_READER),--grant-read $(DB_READER))
+LOAD_TARGETS = $(if $(DB),$(RUN)/offers.load.ndjson \
+	$(if $(filter price_per_m2,$(USE_CASES)),$(RUN)/price_per_m2.load.ndjson))
+$(RUN)/offers.load.ndjson: $(RUN)/offers.ndjson
+	$(STEP) offers.load -i $< -o $@ -- $(LOAD) --table offers \
+	    --schema $(SCHEMA) --key id --mode replace $(call STATS,offers.load)
+$(RUN)/price_per_m2.load.ndjson: $(RUN)/price_per_m2.ndjson
+	$(STEP) price_per_m2.load -i $< -o $@ -- $(LOAD) --table price_per_m2 \
+	    --schema $(ETL)/pipelines/schemas/price_per_m2.schema.json \
+	    --mode replace $(call STATS,price_per_m2.load)
+publish: $(LOAD_TARGETS)
+
 $(RUN)/summary.json: $(RUN)/published
 	$(ETL)/pipelines/summary.sh $(RUN) >$@.tmp && mv $@.tmp $@
 
-# make demo: the run on the bundled sample, then a short report.
+# make demo: the run on the bundled sample, then a short report and the
+# run's dashboard.
 demo: run
-	@$(ETL)/pipelines/report.sh $(RUN) $(STORE)
+	@$(ETL)/pipelines/report.sh $(RUN) $(STORE) '$(DB)'
+	@$(DASHBOARD_WRITE)
+
+# make dashboard: the run, then its page, one self-contained HTML file
+# (pipelines/dashboard.sh).  A failed run's page is written by the failure
+# handler (pipelines/step.sh, which reads DASHBOARD too) and linked from
+# the alert.  DASHBOARD= (empty) writes none.
+DASHBOARD ?= $(RUN)/dashboard.html
+DASHBOARD_WRITE = $(if $(DASHBOARD),$(ETL)/pipelines/dashboard.sh -o $(DASHBOARD) $(RUN) $(STORE) $(RUNS) && \
+	echo "Dashboard: $(DASHBOARD) (open it in a browser)",:)
+.PHONY: dashboard
+dashboard: run
+	@$(DASHBOARD_WRITE)

@@ -1,9 +1,12 @@
 #!/bin/sh
-# report.sh RUN STORE - what a run did, for a person: offers kept and
-# rejected with reasons, where the tables are, the top of the use cases.
+# report.sh RUN STORE [DB] - what a run did, for a person: offers kept
+# and rejected with reasons, where the tables are, the top of the use
+# cases, and how to query them (the database the run loaded, DuckDB when
+# it is installed).
 set -eu
 run=$1
 store=$2
+db=${3:-}
 s="$run/summary.json"
 
 jq -r '"Run \(.run_id) (\(.env), \(.dates | join(", "))): \(.status)",
@@ -34,4 +37,12 @@ etl-fetch -q "$store/usecases/price_model/models" 3>/dev/null |
     jq -r '"  n=\(.n) r2=\(.r2) rmse=\(.rmse) coef=\(.coef | tojson)"'
 echo
 echo "Run records: $run/  (summary.json, STEP.log, STEP.rejects.ndjson, STEP.stats.json)"
-echo "Query the store:  duckdb -c \"SELECT * FROM read_json('$store/offers/**/*.ndjson.zst', hive_partitioning=true) LIMIT 5\""
+case $db in
+sqlite:*)
+	echo "Query the database:  sqlite3 ${db#sqlite:} 'SELECT municipality, count(*), round(avg(price_per_m2)) FROM offers GROUP BY 1 ORDER BY 2 DESC LIMIT 5'" ;;
+?*)
+	echo "Query the database:  psql '$db' -c 'SELECT municipality, count(*), round(avg(price_per_m2)) FROM offers GROUP BY 1 ORDER BY 2 DESC LIMIT 5'" ;;
+esac
+if command -v duckdb >/dev/null; then
+	echo "Query the store:  duckdb -c \"SELECT * FROM read_json('$store/offers/**/*.ndjson.zst', hive_partitioning=true) LIMIT 5\""
+fi

@@ -10,7 +10,10 @@
 #
 # On failure: summary.json is written; the alert (message, step, status,
 # log_tail, summary, run_id, host, time) is written first to
-# $RUN/alert.json, so it lands whatever the targets do, then sent to
+# $RUN/alert.json, so it lands whatever the targets do; then the run's
+# dashboard (pipelines/dashboard.sh, at $DASHBOARD, default
+# $RUN/dashboard.html, empty for none), whose absolute path the alert gets
+# as "dashboard" (alert.json rewritten); then the alert is sent to
 # etl-notify $NOTIFY; summary.json gets an "alert" object saying where it
 # went: {"file", "delivered", "status", "targets"}, "delivered" being true
 # when every target got it, false when one did not (etl-notify exits 69 when
@@ -109,6 +112,26 @@ else
 	afile=
 	echo "pipeline: could not write $RUN/alert.json; the alert follows" >&2
 	printf '%s\n' "$alert" >&2
+fi
+
+# dashboard: the run's page (pipelines/dashboard.sh) at $DASHBOARD
+# (default $RUN/dashboard.html; empty: none), once the alert has landed;
+# the alert then gets its absolute path, "dashboard", and alert.json is
+# rewritten.  A page that cannot be written changes nothing else.
+if [ -n "${DASHBOARD-$RUN/dashboard.html}" ] && [ -x "$here/dashboard.sh" ]; then
+	dash=${DASHBOARD:-$RUN/dashboard.html}
+	if "$here/dashboard.sh" -o "$dash" "$RUN" >/dev/null &&
+	    dash=$(cd "$(dirname "$dash")" && pwd)/$(basename "$dash") &&
+	    linked=$(printf '%s\n' "$alert" | jq -c --arg d "$dash" '.dashboard = $d'); then
+		alert=$linked
+		echo "pipeline: dashboard written to $dash" >&2
+		if [ -n "$afile" ]; then
+			{ printf '%s\n' "$alert" >"$afile.$$.tmp" && mv "$afile.$$.tmp" "$afile"; } 2>/dev/null ||
+			    rm -f "$afile.$$.tmp" 2>/dev/null || :
+		fi
+	else
+		echo "pipeline: could not write the dashboard $dash" >&2
+	fi
 fi
 
 # 2. The configured targets.  etl-notify prints one JSON line per target.

@@ -7,3 +7,5 @@ NOTIFY		?= --file $(RUNS)/alerts.ndjson
 MAX_REJECT_RATIO ?= 0.2
 RETRIES		?= 1
 RETRY_DELAY	?= 1
+# etl-load's database: an SQLite file beside the runs (demo/etl.db).
+DB		?= sqlite:$(RUNS)/../etl.db

@@ -7,3 +7,6 @@ NOTIFY		?= --webhook https://hooks.example.org/etl-preprod --file $(RUNS)/alerts
 MAX_REJECT_RATIO ?= 0.1
 RETRIES		?= 3
 RETRY_DELAY	?= 5
+# etl-load's database, none by default; the password goes in ~/.pgpass.
+DB		?=
+# DB		?= postgresql://etl@db-preprod.example.org/etl

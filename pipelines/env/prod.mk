@@ -7,3 +7,8 @@ NOTIFY		?= --webhook https://hooks.example.org/etl --smtp smtp://localhost:25 --
 MAX_REJECT_RATIO ?= 0.1
 RETRIES		?= 5
 RETRY_DELAY	?= 30
+# etl-load's database, none by default; the password goes in ~/.pgpass,
+# and DB_READER is the analysts' read-only role.
+DB		?=
+# DB		?= postgresql://etl@db.example.org/etl
+# DB_READER	?= analyst
