@@ -124,7 +124,7 @@ demo: deps
 
 lint: all
 	mandoc -Tlint -W warning $(MAN1) $(MAN7)
-	shellcheck -x tests/*.bash pipelines/*.sh .ci/run $(wildcard bench/*.sh)
+	shellcheck -x tests/*.bash pipelines/*.sh pipelines/cluster/*.sh .ci/run $(wildcard bench/*.sh)
 
 bench: all
 	bench/run.sh

@@ -47,6 +47,6 @@ tools() {
 }
 
 @test "the pipeline and test scripts are shellcheck-clean" {
-	run shellcheck -x "$ETL_ROOT"/pipelines/*.sh "$ETL_ROOT"/tests/helper.bash "$ETL_ROOT"/.ci/run
+	run shellcheck -x "$ETL_ROOT"/pipelines/*.sh "$ETL_ROOT"/pipelines/cluster/*.sh "$ETL_ROOT"/tests/helper.bash "$ETL_ROOT"/.ci/run
 	[ "$status" -eq 0 ]
 }
