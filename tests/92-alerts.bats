@@ -92,7 +92,8 @@ free_port() {
 	port=$(free_port)
 	SECONDS=0
 	failing_run NOTIFY="--webhook http://127.0.0.1:$port/hook --retries 0 --timeout 2"
-	[ "$SECONDS" -lt 10 ]
+	# Bounded by the timeout, not hung (a loaded machine is slow to start).
+	[ "$SECONDS" -lt 40 ]
 	assert_alert
 	assert_undelivered
 	jq -e '.alert.targets | length == 1 and .[0].kind == "webhook" and .[0].delivered == false' "$d/summary.json"
