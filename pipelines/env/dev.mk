@@ -8,4 +8,4 @@ MAX_REJECT_RATIO ?= 0.2
 RETRIES		?= 1
 RETRY_DELAY	?= 1
 # etl-load's database: an SQLite file beside the runs (demo/etl.db).
-DB		?= sqlite:$(RUNS)/../etl.db
+DB		?= sqlite:$(dir $(patsubst %/,%,$(RUNS)))etl.db
