@@ -311,4 +311,139 @@ void	 etl_hive_escape(struct etl_buf *, const char *, size_t);
 size_t	 etl_hive_unescape(char *, size_t);
 #define ETL_HIVE_DEFAULT	"__HIVE_DEFAULT_PARTITION__"
 
+/* text.c: UTF-8 letters, white space, case and accent folding. */
+/* One code point at s, its length in *len; a bad byte is itself. */
+unsigned etl_utf8_get(const unsigned char *, size_t, size_t *len);
+void	 etl_utf8_put(struct etl_buf *, unsigned);
+/*
+ * The white space at s, or ending s[0..n): its length, 0 if none (ASCII,
+ * U+00A0, U+2000 to U+200B, U+202F, U+3000, U+FEFF).
+ */
+size_t	 etl_space_at(const char *, size_t);
+size_t	 etl_space_before(const char *, size_t);
+void	 etl_trim(const char **, size_t *);
+/* Trimmed, lower-cased, Latin accents stripped: how words compare. */
+void	 etl_fold(struct etl_buf *, const char *, size_t);
+/* how: 'l' lower or 'u' upper case (Latin, Greek, Cyrillic). */
+void	 etl_recase(struct etl_buf *, const char *, size_t, int how);
+
+/* units.c: units of area. */
+/* The key a unit is known by: folded letters and digits ("Sq. Ft." sqft). */
+void	 etl_unit_key(struct etl_buf *, const char *, size_t);
+/* The square metres of the unit of that key, exact decimal text, or NULL. */
+const char *etl_unit_m2(const char *key);
+/* The name of its family ("bighas", "bigha": "bigha"), or NULL. */
+const char *etl_unit_name(const char *key);
+/* The m² of a key, by a rule's name -> m² text first (NULL: none). */
+const char *etl_unit_find(const json_t *over, const char *key);
+
+/* number.c: numbers out of human-typed text. */
+enum { ETL_RANGE_REJECT, ETL_RANGE_MIN, ETL_RANGE_MAX, ETL_RANGE_MEAN };
+struct etl_numopt {
+	int		 integer;	/* an integer wanted */
+	char		 decimal;	/* '.' or ',', 0 to guess */
+	int		 currency;	/* find the currency */
+	const json_t	*symbols;	/* the rule's sign -> ISO code, or NULL */
+	int		 period;	/* find the period (day ... year) */
+	int		 area;		/* read a unit of area, to m² */
+	const char	*bare;		/* m² of a bare number's unit, NULL: 1 */
+	const json_t	*units;		/* the rule's unit key -> m² text, or NULL */
+	int		 range;		/* ETL_RANGE_*: what "2100 - 2850" gives */
+};
+struct etl_number {
+	json_t		*value;		/* new reference */
+	const char	*currency;	/* ISO 4217 code, NULL if none */
+	const char	*period;	/* "day", "week", "month", "year" or NULL */
+	const char	*why;		/* on failure */
+	char		 msg[160];
+};
+/* Reads the first number of the text: 0, else -1 with why. */
+int	 etl_number_read(const char *, size_t, const struct etl_numopt *,
+	    struct etl_number *);
+
+/* tz.c: local times of a named zone (the system's tz database). */
+#define ETL_TZ_GAP	(-1)	/* a DST change skips the local time */
+#define ETL_TZ_FOLD	1	/* a DST change repeats it */
+int	 etl_tz_known(const char *zone);
+/* Seconds east of UTC in force at the instant t. */
+int64_t	 etl_tz_offset(const char *zone, int64_t t);
+/* A local time (seconds as if UTC) to UTC: 0, ETL_TZ_GAP or ETL_TZ_FOLD. */
+int	 etl_tz_utc(const char *zone, int64_t local, int64_t *utc);
+
+/* date.c (continued): dates out of text. */
+/* A month's name or abbreviation in English, French, German or Italian: 1-12, else 0. */
+int	 etl_month_name(const char *, size_t);
+struct etl_dateopt {
+	const char *const *formats;	/* strptime(3), "epoch", "epoch_ms" */
+	size_t		 nformats;
+	int		 datetime;	/* a date-time, else a date */
+	const char	*tz;		/* the zone of local times, or NULL */
+};
+/*
+ * The text as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ in out: 0, else -1 with
+ * why.  A local time without a zone is refused, never taken as UTC.
+ */
+int	 etl_date_read(const struct etl_dateopt *, const char *, size_t,
+	    char out[21], const char **why);
+/* A JSON number under an epoch format, the same way. */
+int	 etl_date_epoch(const struct etl_dateopt *, double, char out[21],
+	    const char **why);
+
+/* regex.c: ECMA-262 regular expressions (JSON Schema's pattern) by PCRE2. */
+struct etl_regex;
+/* NULL, with the reason in err, when the pattern cannot be run. */
+struct etl_regex *etl_regex_new(const char *, size_t, char *err, size_t errlen);
+/* Searches the text: 1 a match, 0 none, -1 the match limits stopped it. */
+int	 etl_regex_match(struct etl_regex *, const char *, size_t);
+/* A PCRE2 pattern as it is, for the lib's own use; dies 70 if it is bad. */
+struct etl_regex *etl_regex_pcre2(const char *);
+void	 etl_regex_free(struct etl_regex *);
+
+/* format.c: the string formats of JSON Schema. */
+/* A format's number (from 1), or 0 when it has no checker. */
+int	 etl_format_id(const char *name);
+int	 etl_format_check(int id, const char *, size_t);	/* 1 valid */
+const char *etl_format_name(int id);
+const char *etl_format_what(int id);	/* "a date (YYYY-MM-DD)" */
+/*
+ * A date (datetime 0) or an RFC 3339 date-time as seconds since 1970 in
+ * UTC and the digits of its fraction of a second: 0, else -1.
+ */
+int	 etl_format_instant(const char *, size_t, int datetime, int64_t *,
+	    const char **frac, size_t *fraclen);
+
+/*
+ * schema.c: JSON Schema 2020-12, compiled once, then records validated.
+ * Loading dies with status 78 on a schema it cannot check fully, naming
+ * the keyword and its place.
+ */
+struct etl_schema;
+struct etl_scan;
+struct etl_schema_opts {
+	int		 format_annotation;	/* format checks nothing */
+	const char *const *ref_dirs;		/* "URI-PREFIX=DIR" */
+	size_t		 nref_dirs;
+};
+/* The schema file; name (messages) and the base URI come from path. */
+struct etl_schema *etl_schema_load(const char *path,
+	    const struct etl_schema_opts *);
+/* A schema document (borrowed); name is what messages call it. */
+struct etl_schema *etl_schema_compile(json_t *, const char *name,
+	    const struct etl_schema_opts *);
+void	 etl_schema_free(struct etl_schema *);
+/*
+ * Validates a value: 1 valid; 0 invalid, every reason appended to
+ * *reasons (created when NULL).
+ */
+int	 etl_schema_validate(struct etl_schema *, const json_t *,
+	    json_t **reasons);
+/*
+ * The same from a record the scanner read (lib/scan.h), without building
+ * it where the schema allows: 1 valid, 0 invalid with its reasons as
+ * etl_schema_validate() gives them, -1 when only the parsed record can
+ * say (*reasons is then untouched).
+ */
+int	 etl_schema_validate_scan(struct etl_schema *, const struct etl_scan *,
+	    json_t **reasons);
+
 #endif

@@ -11,8 +11,8 @@ setup() {
 
 # The value table: every row of values.tsv as one record, run in one go,
 # then each case compared on its own so a failure names the case.
-@test "value table: numbers, currencies, areas, categories, dates, booleans" {
-	[ "$(lines "$C/values.tsv")" -ge 60 ]
+@test "value table: numbers, currencies, periods, areas, ranges, categories, dates, booleans" {
+	[ "$(lines "$C/values.tsv")" -ge 220 ]
 	jq -cR --slurp 'split("\n")[:-1] | to_entries[] |
 	    (.value | split("\t")) as $c |
 	    {case: (.key + 1)} + {($c[0]): ($c[1] | fromjson)}' \
@@ -36,6 +36,8 @@ setup() {
 	        "FAIL \($what): got \($out[$n][$c[0]] | tojson)"
 	    elif ($c[3] // "") != ($out[$n].cur // "") then
 	        "FAIL \($what): got currency \($out[$n].cur // "none")"
+	    elif ($c[4] // "") != ($out[$n].per // "") then
+	        "FAIL \($what): got period \($out[$n].per // "none")"
 	    else empty end' >failures
 	if [ -s failures ]; then
 		cat failures >&2
@@ -68,6 +70,116 @@ setup() {
 	# the record as it came in
 	assert_eq "$(jq -c .record rej.ndjson | head -1)" '{"id":1,"num":"Sem info"}'
 	assert_contains "$stderr_file" "2 in, 0 out, 2 rejected (coerce 2)"
+}
+
+@test "reasons say which unit is unknown, how to take a range, and to set tz" {
+	printf '%s\n' '{"area":"85 Zimmer"}' '{"area":"2100 - 2850 sq ft"}' \
+	    '{"dt":"2021-02-17 10:00"}' '{"dtz":"2021-03-28 02:30"}' \
+	    '{"dtz":"2021-10-31 02:30"}' >in.ndjson
+	run_split etl-clean -r "$C/values.rules.json" in.ndjson 3>rej.ndjson
+	[ "$status" -eq 0 ]
+	assert_eq "$output" ""
+	assert_eq "$(jq -r '.reasons[] | "\(.code) \(.message)"' rej.ndjson)" \
+	    'coerce area: cannot read "85 Zimmer" as a number: unknown unit "Zimmer"
+coerce area: cannot read "2100 - 2850 sq ft" as a number: a range: set the rule'"'"'s "range" to "min", "max" or "mean" to take one
+coerce dt: cannot read "2021-02-17 10:00" as a date-time: no UTC offset: the rule'"'"'s "tz" names the zone of such times
+coerce dtz: cannot read "2021-03-28 02:30" as a date-time: no such local time in Europe/Zurich: a daylight-saving change skips it
+coerce dtz: cannot read "2021-10-31 02:30" as a date-time: ambiguous local time in Europe/Zurich: a daylight-saving change repeats it; give its UTC offset'
+}
+
+@test "tz: local times of Europe/Zurich in winter, summer and both DST changes, against Python's zoneinfo" {
+	[ -f /usr/share/zoneinfo/Europe/Zurich ] || skip "no tzdata"
+	cat >rules.json <<'EOF2'
+{"fields": {"t": {"type": "datetime", "tz": "Europe/Zurich"}}}
+EOF2
+	# every quarter hour of four days: mid-winter, mid-summer, the spring
+	# change (02:00 to 02:59 do not exist) and the autumn one (repeated)
+	"$PY" - >in.ndjson <<'EOF2'
+import json
+for d in ("2021-01-15", "2021-03-28", "2021-07-15", "2021-10-31", "1995-09-24", "2038-03-28"):
+    for h in range(24):
+        for m in (0, 15, 30, 45):
+            print(json.dumps({"t": "%sT%02d:%02d:00" % (d, h, m)}))
+EOF2
+	run_split etl-clean -r rules.json in.ndjson 3>rej.ndjson
+	[ "$status" -eq 0 ]
+	"$PY" - in.ndjson "$stdout_file" rej.ndjson <<'EOF2'
+import json, sys
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+zh = ZoneInfo("Europe/Zurich")
+out = iter(json.loads(l)["t"] for l in open(sys.argv[2]))
+rej = iter(json.loads(l) for l in open(sys.argv[3]))
+n = {"ok": 0, "gap": 0, "fold": 0}
+for l in open(sys.argv[1]):
+    t = json.loads(l)["t"]
+    local = datetime.fromisoformat(t)
+    a = local.replace(tzinfo=zh, fold=0).astimezone(timezone.utc)
+    b = local.replace(tzinfo=zh, fold=1).astimezone(timezone.utc)
+    back = a.astimezone(zh).replace(tzinfo=None)
+    if back != local:
+        r = next(rej)
+        assert r["record"]["t"] == t and "no such local time" in r["reasons"][0]["message"], (t, r)
+        n["gap"] += 1
+    elif a != b:
+        r = next(rej)
+        assert r["record"]["t"] == t and "ambiguous" in r["reasons"][0]["message"], (t, r)
+        n["fold"] += 1
+    else:
+        got = next(out)
+        assert got == a.strftime("%Y-%m-%dT%H:%M:%SZ"), (t, got, a)
+        n["ok"] += 1
+# 1995: autumn change on 24 September; 2038: past 32-bit time_t
+assert n == {"ok": 560, "gap": 8, "fold": 8}, n
+EOF2
+	# winter +01:00, summer +02:00
+	assert_eq "$(jq -r 'select(.t | startswith("2021-01-15T09:00")) | .t' "$stdout_file")" 2021-01-15T09:00:00Z
+	assert_eq "$(jq -r 'select(.t | startswith("2021-07-15T08:00")) | .t' "$stdout_file")" 2021-07-15T08:00:00Z
+}
+
+@test "epoch and epoch_ms: instants to UTC, and to a date in the rule's tz, against Python" {
+	cat >rules.json <<'EOF2'
+{"fields": {"s": {"type": "datetime", "formats": ["epoch"]},
+            "ms": {"type": "datetime", "formats": ["epoch_ms"]},
+            "day": {"type": "date", "formats": ["epoch"], "tz": "Europe/Zurich"},
+            "utcday": {"type": "date", "formats": ["epoch"]}}}
+EOF2
+	"$PY" - >in.ndjson <<'EOF2'
+import json, random
+random.seed(7)
+for i in range(300):
+    t = random.randint(-2208988800, 4102444800)
+    ms = t * 1000 + random.randint(0, 999)
+    v = t if i % 2 else str(t)
+    print(json.dumps({"s": v, "ms": ms if i % 3 else str(ms), "day": v, "utcday": v}))
+EOF2
+	run_split etl-clean -r rules.json in.ndjson 3>rej.ndjson
+	[ "$status" -eq 0 ]
+	assert_eq "$(lines rej.ndjson)" 0
+	"$PY" - in.ndjson "$stdout_file" <<'EOF2'
+import json, sys
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+for l, o in zip(open(sys.argv[1]), open(sys.argv[2])):
+    r, o = json.loads(l), json.loads(o)
+    t, ms = int(r["s"]), int(r["ms"])
+    utc = datetime.fromtimestamp(t, timezone.utc)
+    assert o["s"] == utc.strftime("%Y-%m-%dT%H:%M:%SZ"), (r, o)
+    assert o["ms"] == datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), (r, o)
+    assert o["day"] == utc.astimezone(ZoneInfo("Europe/Zurich")).strftime("%Y-%m-%d"), (r, o)
+    assert o["utcday"] == utc.strftime("%Y-%m-%d"), (r, o)
+EOF2
+}
+
+@test "month names read alike whatever the locale" {
+	printf '%s\n' '{"mdate":"3 mars 2021"}' '{"mdate":"17. März 2021"}' \
+	    '{"mdate":"17 marzo 2021"}' '{"mdate":"March 17, 2021"}' \
+	    '{"mdate":"17 déc. 2021"}' >in.ndjson
+	for l in C C.UTF-8 fr_FR.UTF-8 de_CH.UTF-8; do
+		LC_ALL=$l LANG=$l etl-clean -r "$C/values.rules.json" in.ndjson \
+		    2>/dev/null 3>&- | jq -r .mdate | tr '\n' ' ' >"out.$l"
+		assert_eq "$(cat "out.$l")" "2021-03-03 2021-03-17 2021-03-17 2021-03-17 2021-12-17 "
+	done
 }
 
 @test "reference job: the pricehubble offers, checked against Python" {
@@ -321,6 +433,26 @@ EOF
 	check '{"derive":{"q":{"round":2}}}' 'derive.q: no operation'
 	check '{"dedupe":{"keep":"last"}}' 'dedupe.key: missing'
 	check '{"dedupe":{"key":["id"],"by":"d"}}' 'dedupe.by: only with "keep": "last"'
+	check '{"fields":{"a":{"type":"number","unit":"m2","default_unit":"furlong"}}}' \
+	    'fields.a.default_unit: unknown unit "furlong"'
+	check '{"fields":{"a":{"type":"number","default_unit":"sqft"}}}' 'fields.a: default_unit needs unit'
+	check '{"fields":{"a":{"type":"number","unit":"m2","units":{"bigha":0}}}}' \
+	    'fields.a.units: "bigha": the value must be the square metres of one, a number > 0'
+	check '{"fields":{"a":{"type":"number","unit":"m2","units":{"..":1}}}}' 'fields.a.units: ".." is no unit'
+	check '{"fields":{"a":{"type":"number","range":"median"}}}' 'fields.a.range: must be "reject", "min", "max" or "mean"'
+	check '{"fields":{"a":{"type":"string","range":"min"}}}' 'fields.a: range needs type number or integer'
+	check '{"fields":{"p":{"type":"number","currency_default":"CHF"}}}' 'fields.p: currency_default needs currency_field'
+	check '{"fields":{"p":{"type":"number","currency_field":"c","currency_default":"chf"}}}' \
+	    'fields.p.currency_default: "chf" is not an ISO 4217 code'
+	check '{"fields":{"p":{"type":"number","currency_field":"c","symbols":{"$":"dollar"}}}}' \
+	    'fields.p.symbols: "$": the value must be an ISO 4217 code'
+	check '{"fields":{"p":{"type":"date","period_field":"per"}}}' 'fields.p: period_field needs type number or integer'
+	check '{"fields":{"p":{"type":"number","period_field":"c","currency_field":"c"}}}' \
+	    'fields.p: period_field and currency_field must differ'
+	check '{"fields":{"t":{"type":"datetime","tz":"Europe/Zurichh"}}}' \
+	    'fields.t.tz: unknown time zone "Europe/Zurichh"'
+	check '{"fields":{"t":{"type":"datetime","tz":"../../etc/passwd"}}}' 'fields.t.tz: unknown time zone'
+	check '{"fields":{"t":{"type":"number","tz":"UTC"}}}' 'fields.t: tz needs type date or datetime'
 	check '{"fields":' 'rules.json:2:0: bad rules'
 	check '[]' '(top): expected an object'
 }
@@ -375,6 +507,47 @@ EOF
 	[ "$st" -eq 0 ]
 	assert_eq "$(jq -r .id first)" 0000a4fb
 	assert_eq "$(cat err)" ""
+}
+
+@test "the one-value EXAMPLES of the man page print what they show" {
+	cp "$C/offers.ndjson" offers.ndjson
+	cp "$ETL_ROOT/pipelines/rules/offers.rules.json" offers.rules.json
+	cp "$C/dvf.ndjson" dvf.ndjson
+	cp "$C/dvf.rules.json" dvf.rules.json
+	# every "$ " line runs in order; those followed by lines must print them
+	"$PY" - "$ETL_ROOT/man/etl-clean.1" <<'EOF'
+import subprocess, sys
+ex = bd = False
+pairs, cur = [], None
+for l in open(sys.argv[1]).read().split("\n"):
+    if l.startswith(".Sh "):
+        ex = l == ".Sh EXAMPLES"
+        continue
+    if not ex:
+        continue
+    if l.startswith(".Bd") or l.startswith(".Ed"):
+        bd, cur = l.startswith(".Bd"), None
+        continue
+    if not bd:
+        continue
+    t = l.replace("\\(ba", "|").replace("\\e", "\\").replace("\\&", "")
+    if t.startswith("$ "):
+        cur = (t[2:], [])
+        pairs.append(cur)
+    elif cur is not None:
+        cur[1].append(t)
+shown = 0
+for cmd, want in pairs:
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, (cmd, r.stderr)
+    if not want:
+        continue
+    got = r.stdout.rstrip("\n").split("\n")
+    assert got == want, (cmd, got, want, r.stderr)
+    shown += 1
+assert shown >= 6, shown
+EOF
 }
 
 @test "the EXAMPLES of the man page run" {

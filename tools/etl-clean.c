@@ -3,17 +3,15 @@
  * reads numbers, areas, categories and dates out of human-typed text,
  * derives fields, projects and deduplicates.  Records the rules leave
  * unchanged pass byte for byte; a value that cannot be read is a reject.
+ * The readers are lib's: number.c and units.c (numbers, currencies,
+ * periods, areas), date.c and tz.c (dates, zones), text.c (folding).
  */
-#include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "etl.h"
 #include "scan.h"
@@ -38,13 +36,22 @@ struct field {
 	char		*path;		/* JSON pointer, for reasons */
 	enum ftype	 type;
 	const char	*currency_field;
+	const char	*currency_default; /* ISO code of a number without one */
+	json_t		*symbols;	/* sign -> ISO code (borrowed from doc) */
+	const char	*period_field;
 	char		 decimal;	/* '.' or ',', 0 to guess */
 	int		 unit_m2;
+	const char	*default_unit;	/* as the rule writes it */
+	json_t		*units;		/* unit key -> m² text (owned) */
+	int		 range;		/* ETL_RANGE_*, -1: not given */
+	const char	*tz;
 	int		 tcase;		/* 0, 'l' or 'u' */
 	json_t		*map;		/* folded key -> value (owned) */
 	const char	**formats;
 	size_t		 nformats;
 	enum onerr	 on_error;
+	struct etl_numopt num;		/* what the engines are given */
+	struct etl_dateopt date;
 };
 
 struct operand {
@@ -98,882 +105,12 @@ static size_t	 nfiles;
 static json_t	*marker;		/* makes etl_reject() write "record" */
 static struct etl_buf kbuf, tbuf;
 
-/* ---- UTF-8 and Latin case folding ---- */
-
-/* Decodes one code point; invalid bytes come back as themselves. */
-static unsigned
-utf8_get(const unsigned char *s, size_t n, size_t *len)
-{
-	unsigned c = s[0];
-
-	if (c >= 0xc2 && c <= 0xdf && n >= 2 && (s[1] & 0xc0) == 0x80) {
-		*len = 2;
-		return (c & 0x1f) << 6 | (s[1] & 0x3f);
-	}
-	if (c >= 0xe0 && c <= 0xef && n >= 3 && (s[1] & 0xc0) == 0x80 &&
-	    (s[2] & 0xc0) == 0x80) {
-		*len = 3;
-		return (c & 0x0f) << 12 | (s[1] & 0x3f) << 6 | (s[2] & 0x3f);
-	}
-	if (c >= 0xf0 && c <= 0xf4 && n >= 4 && (s[1] & 0xc0) == 0x80 &&
-	    (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80) {
-		*len = 4;
-		return (c & 0x07) << 18 | (s[1] & 0x3f) << 12 |
-		    (s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-	}
-	*len = 1;
-	return c;
-}
-
-static void
-utf8_put(struct etl_buf *b, unsigned c)
-{
-	if (c < 0x80)
-		etl_buf_addc(b, (int)c);
-	else if (c < 0x800) {
-		etl_buf_addc(b, (int)(0xc0 | c >> 6));
-		etl_buf_addc(b, (int)(0x80 | (c & 0x3f)));
-	} else if (c < 0x10000) {
-		etl_buf_addc(b, (int)(0xe0 | c >> 12));
-		etl_buf_addc(b, (int)(0x80 | (c >> 6 & 0x3f)));
-		etl_buf_addc(b, (int)(0x80 | (c & 0x3f)));
-	} else {
-		etl_buf_addc(b, (int)(0xf0 | c >> 18));
-		etl_buf_addc(b, (int)(0x80 | (c >> 12 & 0x3f)));
-		etl_buf_addc(b, (int)(0x80 | (c >> 6 & 0x3f)));
-		etl_buf_addc(b, (int)(0x80 | (c & 0x3f)));
-	}
-}
-
-/* Latin-1, Latin Extended-A and -Additional, Greek and Cyrillic. */
-static unsigned
-cp_lower(unsigned c)
-{
-	if (c < 0x80)
-		return c >= 'A' && c <= 'Z' ? c + 32 : c;
-	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
-		return c + 0x20;
-	if (c >= 0x100 && c <= 0x17f) {
-		if (c == 0x130)
-			return 'i';
-		if (c == 0x178)
-			return 0xff;
-		if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-			return c & 1 ? c + 1 : c;
-		if (c == 0x131 || c == 0x138 || c == 0x149 || c == 0x17f)
-			return c;
-		return c & 1 ? c : c + 1;
-	}
-	if (c >= 0x218 && c <= 0x21b)
-		return c | 1;
-	if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
-		return c + 0x20;
-	if (c == 0x386)
-		return 0x3ac;
-	if (c >= 0x388 && c <= 0x38a)
-		return c + 0x25;
-	if (c == 0x38c)
-		return 0x3cc;
-	if (c == 0x38e || c == 0x38f)
-		return c + 0x3f;
-	if (c >= 0x410 && c <= 0x42f)
-		return c + 0x20;
-	if (c >= 0x400 && c <= 0x40f)
-		return c + 0x50;
-	if ((c >= 0x1e00 && c <= 0x1e95) || (c >= 0x1ea0 && c <= 0x1eff))
-		return c | 1;
-	return c;
-}
-
-static unsigned
-cp_upper(unsigned c)
-{
-	if (c < 0x80)
-		return c >= 'a' && c <= 'z' ? c - 32 : c;
-	if (c >= 0xe0 && c <= 0xfe && c != 0xf7)
-		return c - 0x20;
-	if (c == 0xff)
-		return 0x178;
-	if (c >= 0x100 && c <= 0x17f) {
-		if (c == 0x131)
-			return 'I';
-		if (c == 0x17f)
-			return 'S';
-		if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-			return c & 1 ? c : c - 1;
-		if (c == 0x130 || c == 0x138 || c == 0x149 || c == 0x178)
-			return c;
-		return c & 1 ? c - 1 : c;
-	}
-	if (c >= 0x218 && c <= 0x21b)
-		return c & ~1u;
-	if (c >= 0x3b1 && c <= 0x3c9 && c != 0x3c2)
-		return c - 0x20;
-	if (c == 0x3c2)
-		return 0x3a3;
-	if (c == 0x3ac)
-		return 0x386;
-	if (c >= 0x3ad && c <= 0x3af)
-		return c - 0x25;
-	if (c == 0x3cc)
-		return 0x38c;
-	if (c == 0x3cd || c == 0x3ce)
-		return c - 0x3f;
-	if (c >= 0x430 && c <= 0x44f)
-		return c - 0x20;
-	if (c >= 0x450 && c <= 0x45f)
-		return c - 0x50;
-	if ((c >= 0x1e00 && c <= 0x1e95) || (c >= 0x1ea0 && c <= 0x1eff))
-		return c & ~1u;
-	return c;
-}
-
-/* The unaccented lower-case ASCII of U+00C0 to U+017F ("" keeps it). */
-static const char *const latin_fold[] = {
-	/* C0 */ "a", "a", "a", "a", "a", "a", "ae", "c",
-	/* C8 */ "e", "e", "e", "e", "i", "i", "i", "i",
-	/* D0 */ "d", "n", "o", "o", "o", "o", "o", "",
-	/* D8 */ "o", "u", "u", "u", "u", "y", "th", "ss",
-	/* E0 */ "a", "a", "a", "a", "a", "a", "ae", "c",
-	/* E8 */ "e", "e", "e", "e", "i", "i", "i", "i",
-	/* F0 */ "d", "n", "o", "o", "o", "o", "o", "",
-	/* F8 */ "o", "u", "u", "u", "u", "y", "th", "y",
-	/* 100 */ "a", "a", "a", "a", "a", "a", "c", "c",
-	/* 108 */ "c", "c", "c", "c", "c", "c", "d", "d",
-	/* 110 */ "d", "d", "e", "e", "e", "e", "e", "e",
-	/* 118 */ "e", "e", "e", "e", "g", "g", "g", "g",
-	/* 120 */ "g", "g", "g", "g", "h", "h", "h", "h",
-	/* 128 */ "i", "i", "i", "i", "i", "i", "i", "i",
-	/* 130 */ "i", "i", "ij", "ij", "j", "j", "k", "k",
-	/* 138 */ "k", "l", "l", "l", "l", "l", "l", "l",
-	/* 140 */ "l", "l", "l", "n", "n", "n", "n", "n",
-	/* 148 */ "n", "n", "n", "n", "o", "o", "o", "o",
-	/* 150 */ "o", "o", "oe", "oe", "r", "r", "r", "r",
-	/* 158 */ "r", "r", "s", "s", "s", "s", "s", "s",
-	/* 160 */ "s", "s", "t", "t", "t", "t", "t", "t",
-	/* 168 */ "u", "u", "u", "u", "u", "u", "u", "u",
-	/* 170 */ "u", "u", "u", "u", "w", "w", "y", "y",
-	/* 178 */ "y", "z", "z", "z", "z", "z", "z", "s",
-};
-
-/* Spaces trimmed around values and map keys; the length, 0 if none. */
-static size_t
-space_at(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (n == 0)
-		return 0;
-	if (p[0] == ' ' || p[0] == '\t' || p[0] == '\n' || p[0] == '\r' ||
-	    p[0] == '\v' || p[0] == '\f')
-		return 1;
-	if (n >= 2 && p[0] == 0xc2 && p[1] == 0xa0)
-		return 2;
-	if (n >= 3 && p[0] == 0xe2 && p[1] == 0x80 &&
-	    ((p[2] >= 0x80 && p[2] <= 0x8b) || p[2] == 0xaf))
-		return 3;
-	if (n >= 3 && p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80)
-		return 3;
-	if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
-		return 3;
-	return 0;
-}
-
-/* The space at the end of s[0..n), its length or 0. */
-static size_t
-space_before(const char *s, size_t n)
-{
-	size_t k;
-
-	for (k = 1; k <= 3 && k <= n; k++)
-		if (space_at(s + n - k, k) == k)
-			return k;
-	return 0;
-}
-
-static void
-trim(const char **s, size_t *n)
-{
-	size_t k;
-
-	while ((k = space_at(*s, *n)) != 0) {
-		*s += k;
-		*n -= k;
-	}
-	while ((k = space_before(*s, *n)) != 0)
-		*n -= k;
-}
-
-/* Trimmed, lower-cased and stripped of accents: how map keys compare. */
-static void
-fold(struct etl_buf *b, const char *s, size_t n)
-{
-	const unsigned char *p;
-	size_t i, k;
-	unsigned c;
-
-	b->len = 0;
-	trim(&s, &n);
-	p = (const unsigned char *)s;
-	for (i = 0; i < n; i += k) {
-		if (p[i] < 0x80) {
-			k = 1;
-			etl_buf_addc(b, p[i] >= 'A' && p[i] <= 'Z' ?
-			    p[i] + 32 : p[i]);
-			continue;
-		}
-		c = utf8_get(p + i, n - i, &k);
-		if (c >= 0x300 && c <= 0x36f)
-			continue;	/* combining accents */
-		if (c >= 0xc0 && c <= 0x17f && *latin_fold[c - 0xc0]) {
-			etl_buf_adds(b, latin_fold[c - 0xc0]);
-			continue;
-		}
-		if (c == 0x218 || c == 0x219) {
-			etl_buf_addc(b, 's');
-			continue;
-		}
-		if (c == 0x21a || c == 0x21b) {
-			etl_buf_addc(b, 't');
-			continue;
-		}
-		if (k == 1)
-			etl_buf_addc(b, (int)c);
-		else
-			utf8_put(b, cp_lower(c));
-	}
-	etl_buf_cstr(b);
-}
-
-static void
-recase(struct etl_buf *b, const char *s, size_t n, int how)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i, k;
-	unsigned c;
-
-	b->len = 0;
-	for (i = 0; i < n; i += k) {
-		c = utf8_get(p + i, n - i, &k);
-		if (k == 1 && c >= 0x80)
-			etl_buf_addc(b, (int)c);
-		else
-			utf8_put(b, how == 'l' ? cp_lower(c) : cp_upper(c));
-	}
-	etl_buf_cstr(b);
-}
-
-/* ---- Numbers ---- */
-
-#define DEC_MAX		1024
-#define DIGITS_MAX	300
-
-/* A decimal number: digits d[0..n) times 10^-scale. */
-struct dec {
-	char	d[DEC_MAX];
-	size_t	n;
-	int	scale;
-	int	neg;
-};
-
-struct currency {
-	const char	*text;
-	const char	*iso;
-};
-
-/* Longest first where one is a prefix of another. */
-static const struct currency symbols[] = {
-	{ "US$", "USD" }, { "CA$", "CAD" }, { "AU$", "AUD" }, { "NZ$", "NZD" },
-	{ "HK$", "HKD" }, { "MX$", "MXN" }, { "AR$", "ARS" }, { "CL$", "CLP" },
-	{ "R$", "BRL" }, { "C$", "CAD" }, { "A$", "AUD" }, { "S$", "SGD" },
-	{ "$", "USD" }, { "\xe2\x82\xac", "EUR" }, { "\xc2\xa3", "GBP" },
-	{ "\xe2\x82\xb9", "INR" }, { "\xc2\xa5", "JPY" }, { "\xe2\x82\xa9", "KRW" },
-	{ "\xe2\x82\xaa", "ILS" }, { "\xe2\x82\xba", "TRY" },
-	{ "\xe2\x82\xbd", "RUB" }, { "z\xc5\x82", "PLN" }, { "K\xc4\x8d", "CZK" },
-	{ "SFr.", "CHF" }, { "Fr.", "CHF" }, { "Rs.", "INR" }, { "Rs", "INR" },
-	{ "euros", "EUR" }, { "euro", "EUR" }, { "Euros", "EUR" },
-	{ "Euro", "EUR" },
-	{ NULL, NULL }
-};
-
-static const char *const iso_codes[] = {
-	"AED", "ARS", "AUD", "BGN", "BRL", "CAD", "CHF", "CLP", "CNY", "COP",
-	"CZK", "DKK", "EUR", "GBP", "HKD", "HRK", "HUF", "IDR", "ILS", "INR",
-	"ISK", "JPY", "KRW", "MAD", "MXN", "MYR", "NOK", "NZD", "PEN", "PHP",
-	"PLN", "RON", "RUB", "SAR", "SEK", "SGD", "THB", "TND", "TRY", "TWD",
-	"UAH", "USD", "VND", "XOF", "ZAR", NULL
-};
-
-struct mult {
-	const char	*word;
-	int		 exp;
-	int		 exact_case;
-};
-
-static const struct mult mults[] = {
-	{ "milliarden", 9, 0 }, { "milliarde", 9, 0 }, { "milliards", 9, 0 },
-	{ "milliard", 9, 0 }, { "billions", 9, 0 }, { "billion", 9, 0 },
-	{ "millionen", 6, 0 }, { "millions", 6, 0 }, { "million", 6, 0 },
-	{ "tausend", 3, 0 }, { "mill", 6, 0 }, { "mrd", 9, 0 }, { "mia", 9, 0 },
-	{ "mio", 6, 0 }, { "tsd", 3, 0 }, { "bn", 9, 0 }, { "mn", 6, 0 },
-	{ "Md", 9, 1 }, { "M", 6, 1 }, { "k", 3, 0 },
-	{ NULL, 0, 0 }
-};
-
-struct unit {
-	const char	*word;		/* folded, words joined */
-	const char	*factor;	/* m² per unit, exact */
-};
-
-static const struct unit units[] = {
-	{ "m2", "1" }, { "sqm", "1" }, { "qm", "1" }, { "mq", "1" },
-	{ "sqmeter", "1" }, { "sqmeters", "1" }, { "sqmetre", "1" },
-	{ "sqmetres", "1" }, { "squaremeter", "1" }, { "squaremeters", "1" },
-	{ "squaremetre", "1" }, { "squaremetres", "1" }, { "metrecarre", "1" },
-	{ "metrescarres", "1" }, { "metercarre", "1" },
-	{ "ft2", "0.09290304" }, { "sqft", "0.09290304" },
-	{ "sf", "0.09290304" }, { "squarefoot", "0.09290304" },
-	{ "squarefeet", "0.09290304" }, { "sqfeet", "0.09290304" },
-	{ "yd2", "0.83612736" }, { "sqyd", "0.83612736" },
-	{ "sqyard", "0.83612736" }, { "sqyards", "0.83612736" },
-	{ "squareyard", "0.83612736" }, { "squareyards", "0.83612736" },
-	{ "acre", "4046.8564224" }, { "acres", "4046.8564224" },
-	{ "ac", "4046.8564224" },
-	{ "ha", "10000" }, { "hectare", "10000" }, { "hectares", "10000" },
-	{ "km2", "1000000" },
-	{ NULL, NULL }
-};
-
+/* An ISO 4217 code's form: three capital letters. */
 static int
-is_digit(int c)
+iso_code(const char *s)
 {
-	return c >= '0' && c <= '9';
-}
-
-static int
-is_alnum(int c)
-{
-	return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
-}
-
-static int
-has_prefix(const char *s, size_t n, const char *p)
-{
-	size_t k = strlen(p);
-
-	return n >= k && memcmp(s, p, k) == 0;
-}
-
-/* After a word: the end, ASCII punctuation, a space or a currency sign. */
-static int
-boundary(const char *s, size_t n)
-{
-	const struct currency *c;
-
-	if (n == 0)
-		return 1;
-	if ((unsigned char)s[0] < 0x80)
-		return !is_alnum(s[0]);
-	if (space_at(s, n))
-		return 1;
-	for (c = symbols; c->text; c++)
-		if ((unsigned char)c->text[0] >= 0x80 && has_prefix(s, n, c->text))
-			return 1;
-	return 0;
-}
-
-/* The ISO code of the first currency sign or code in the text, or NULL. */
-static const char *
-find_currency(const char *s, size_t n)
-{
-	static unsigned char start[256];
-	const struct currency *c;
-	size_t i, k;
-
-	if (!start['$'])
-		for (c = symbols; c->text; c++)
-			start[(unsigned char)c->text[0]] = 1;
-	for (i = 0; i < n; i++) {
-		int left = i == 0 || !isalpha((unsigned char)s[i - 1]);
-
-		if (!start[(unsigned char)s[i]] && !isupper((unsigned char)s[i]))
-			continue;
-		for (c = symbols; c->text; c++) {
-			k = strlen(c->text);
-			if (!has_prefix(s + i, n - i, c->text))
-				continue;
-			if (is_alnum(c->text[0]) &&
-			    (!left || (is_alnum(c->text[k - 1]) &&
-			    !boundary(s + i + k, n - i - k))))
-				continue;
-			return c->iso;
-		}
-		if (left && i + 3 <= n && isupper((unsigned char)s[i]) &&
-		    isupper((unsigned char)s[i + 1]) &&
-		    isupper((unsigned char)s[i + 2]) &&
-		    (i + 3 == n || !isalpha((unsigned char)s[i + 3]))) {
-			const char *const *iso;
-
-			for (iso = iso_codes; *iso; iso++)
-				if (memcmp(*iso, s + i, 3) == 0)
-					return *iso;
-		}
-	}
-	return NULL;
-}
-
-/* The kind of a separator at s: '\'', ' ', '.', ',' and its length. */
-static int
-sep_at(const char *s, size_t n, size_t *len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (n == 0)
-		return 0;
-	*len = 1;
-	if (p[0] == '\'' || p[0] == '.' || p[0] == ',')
-		return p[0];
-	if (p[0] == ' ')
-		return ' ';
-	if (n >= 2 && p[0] == 0xc2 && p[1] == 0xa0) {
-		*len = 2;
-		return ' ';
-	}
-	if (n >= 3 && p[0] == 0xe2 && p[1] == 0x80) {
-		*len = 3;
-		if (p[2] == 0xaf || p[2] == 0x89)	/* U+202F, U+2009 */
-			return ' ';
-		if (p[2] == 0x99)			/* U+2019 */
-			return '\'';
-	}
-	return 0;
-}
-
-/* A dash for zero cents: "-", "–", "—", and its length. */
-static size_t
-dash_at(const char *s, size_t n)
-{
-	if (n >= 1 && s[0] == '-')
-		return 1;
-	if (n >= 3 && has_prefix(s, n, "\xe2\x80\x93"))
-		return 3;
-	if (n >= 3 && has_prefix(s, n, "\xe2\x80\x94"))
-		return 3;
-	return 0;
-}
-
-static void
-dec_shift(struct dec *v, int e)
-{
-	v->scale -= e;
-}
-
-/* v *= the exact decimal f ("0.09290304"). */
-static int
-dec_mul(struct dec *v, const char *f)
-{
-	int a[DEC_MAX], prod[DEC_MAX + 32];
-	char fd[32];
-	size_t i, j, nf = 0, np;
-	int fscale = 0, seen = 0, carry;
-
-	for (; *f; f++) {
-		if (*f == '.') {
-			seen = 1;
-			continue;
-		}
-		fd[nf++] = *f;
-		fscale += seen;
-	}
-	np = v->n + nf;
-	if (np > DEC_MAX)
-		return -1;
-	for (i = 0; i < v->n; i++)
-		a[i] = v->d[i] - '0';
-	memset(prod, 0, sizeof(prod[0]) * np);
-	for (i = v->n; i-- > 0; )
-		for (j = nf; j-- > 0; )
-			prod[i + j + 1] += a[i] * (fd[j] - '0');
-	for (carry = 0, i = np; i-- > 0; ) {
-		prod[i] += carry;
-		carry = prod[i] / 10;
-		prod[i] %= 10;
-	}
-	for (i = 0; i < np; i++)
-		v->d[i] = (char)('0' + prod[i]);
-	v->n = np;
-	v->scale += fscale;
-	return 0;
-}
-
-/* The number as JSON (new reference): an integer when integral. */
-static json_t *
-dec_json(struct dec *v, int want_int, const char **why)
-{
-	char s[DEC_MAX + 64], *p;
-	size_t ni, nf, i, lead;
-	double d;
-
-	/* Integer digits ni, fraction digits nf of d[0..n) at scale. */
-	if (v->scale < 0) {
-		if (v->n + (size_t)-v->scale > DEC_MAX) {
-			*why = "out of range";
-			return NULL;
-		}
-		memset(v->d + v->n, '0', (size_t)-v->scale);
-		v->n += (size_t)-v->scale;
-		v->scale = 0;
-	}
-	if ((size_t)v->scale > v->n) {
-		size_t z = (size_t)v->scale - v->n;
-
-		if (v->n + z > DEC_MAX) {
-			*why = "out of range";
-			return NULL;
-		}
-		memmove(v->d + z, v->d, v->n);
-		memset(v->d, '0', z);
-		v->n += z;
-	}
-	ni = v->n - (size_t)v->scale;
-	nf = (size_t)v->scale;
-	while (nf > 0 && v->d[ni + nf - 1] == '0')
-		nf--;
-	for (lead = 0; lead < ni && v->d[lead] == '0'; lead++)
-		;
-	if (nf == 0) {
-		if (ni - lead <= 18) {
-			json_int_t x = 0;
-
-			for (i = lead; i < ni; i++)
-				x = x * 10 + (v->d[i] - '0');
-			return json_integer(v->neg ? -x : x);
-		}
-		if (want_int) {
-			*why = "out of range for an integer";
-			return NULL;
-		}
-	} else if (want_int) {
-		*why = "not an integer";
-		return NULL;
-	}
-	p = s;
-	if (v->neg)
-		*p++ = '-';
-	if (ni == lead)
-		*p++ = '0';
-	memcpy(p, v->d + lead, ni - lead);
-	p += ni - lead;
-	if (nf) {
-		*p++ = '.';
-		memcpy(p, v->d + ni, nf);
-		p += nf;
-	}
-	*p = '\0';
-	d = strtod(s, NULL);
-	if (!isfinite(d)) {
-		*why = "out of range";
-		return NULL;
-	}
-	if (d == floor(d) && fabs(d) < 9.2e18)
-		return json_integer((json_int_t)d);
-	return json_real(d);
-}
-
-/* The m² factor of the unit written at s, or NULL for none. */
-static const char *
-unit_factor(const char *s, size_t n)
-{
-	char words[3][24];
-	char joined[80];
-	const struct unit *u;
-	size_t i, k, nw = 0, wl = 0;
-	int w;
-
-	fold(&tbuf, s, n);
-	s = tbuf.p;
-	n = tbuf.len;
-	i = 0;
-	while (i < n && nw < 3) {
-		while (i < n && !(is_alnum(s[i]) || has_prefix(s + i, n - i, "\xc2\xb2")))
-			if (s[i] == ' ' || s[i] == '.' || s[i] == '^' || s[i] == '-' ||
-			    (unsigned char)s[i] >= 0x80)
-				i++;
-			else
-				goto done;
-		if (i == n)
-			break;
-		wl = 0;
-		while (i < n && wl < sizeof(words[0]) - 1) {
-			if (is_alnum(s[i]))
-				words[nw][wl++] = s[i++];
-			else if (has_prefix(s + i, n - i, "\xc2\xb2")) {
-				words[nw][wl++] = '2';
-				i += 2;
-			} else
-				break;
-		}
-		words[nw++][wl] = '\0';
-	}
-done:
-	for (w = (int)nw; w >= 1; w--) {
-		joined[0] = '\0';
-		for (k = 0; k < (size_t)w; k++)
-			strcat(joined, words[k]);
-		for (u = units; u->word; u++)
-			if (strcmp(u->word, joined) == 0)
-				return u->factor;
-	}
-	return NULL;
-}
-
-/*
- * Reads the first number out of s: 0 with *out (new reference) and the
- * currency found, else -1 with *why.
- */
-static int
-read_number(const char *s, size_t n, const struct field *f, json_t **out,
-    const char **cur, const char **why)
-{
-	struct dec v;
-	size_t gs[64], gl[64], sl, i, j, p, ng = 0, nsep, k;
-	int kind[64], dec = 0, gkind = 0, ndec = 0, west, indian;
-	const struct mult *m;
-	const char *fac;
-
-	*cur = NULL;
-	for (p = 0; p < n && !is_digit(s[p]); p++)
-		;
-	if (p == n) {
-		*why = "no number in the text";
-		return -1;
-	}
-	memset(&v, 0, sizeof(v));
-	if ((p >= 1 && s[p - 1] == '-' && (p == 1 || !is_alnum(s[p - 2]))) ||
-	    (p >= 3 && has_prefix(s + p - 3, 3, "\xe2\x88\x92")))
-		v.neg = 1;
-	/* Digit groups and the separators between them. */
-	i = p;
-	for (;;) {
-		gs[ng] = i;
-		while (i < n && is_digit(s[i]))
-			i++;
-		gl[ng] = i - gs[ng];
-		ng++;
-		if (ng == 64)
-			break;
-		k = sep_at(s + i, n - i, &sl);
-		if (k == 0 || i + sl >= n || !is_digit(s[i + sl]))
-			break;
-		if (k == ' ') {
-			for (j = i + sl; j < n && is_digit(s[j]); j++)
-				;
-			if (j - (i + sl) != 3)
-				break;
-		}
-		kind[ng] = (int)k;
-		i += sl;
-	}
-	nsep = ng - 1;
-	if (f->decimal) {
-		dec = f->decimal;
-	} else if (nsep > 0 && (kind[nsep] == '.' || kind[nsep] == ',')) {
-		int other = 0;
-
-		for (j = 1; j < nsep; j++)
-			if (kind[j] != kind[nsep])
-				other = 1;
-		if (other)
-			dec = kind[nsep];
-		else if (nsep == 1 && (gl[1] != 3 || gl[0] > 3 ||
-		    (gl[0] == 1 && s[gs[0]] == '0')))
-			dec = kind[nsep];
-	}
-	for (j = 1; j <= nsep; j++) {
-		if (kind[j] == dec) {
-			if (j != nsep || ++ndec > 1) {
-				*why = "malformed digit grouping";
-				return -1;
-			}
-		} else if (gkind == 0)
-			gkind = kind[j];
-		else if (kind[j] != gkind) {
-			*why = "malformed digit grouping";
-			return -1;
-		}
-	}
-	if (gkind) {
-		size_t last = ndec ? nsep - 1 : nsep;
-
-		west = gl[0] <= 3;
-		indian = gl[0] <= 2 && gl[last] == 3 && last >= 2;
-		for (j = 1; j <= last; j++) {
-			if (gl[j] != 3)
-				west = 0;
-			if (j < last && gl[j] != 2)
-				indian = 0;
-		}
-		if (!west && !indian) {
-			*why = "malformed digit grouping";
-			return -1;
-		}
-	}
-	for (j = 0; j < ng; j++) {
-		if (v.n + gl[j] > DIGITS_MAX) {
-			*why = "too many digits";
-			return -1;
-		}
-		memcpy(v.d + v.n, s + gs[j], gl[j]);
-		v.n += gl[j];
-		if (ndec && j == nsep)
-			v.scale = (int)gl[j];
-	}
-	/* "1'250'000.–": no cents */
-	if (!ndec && i + 1 < n && (s[i] == '.' || s[i] == ',') &&
-	    (k = dash_at(s + i + 1, n - i - 1)) != 0) {
-		i += 1 + k;
-		if ((k = dash_at(s + i, n - i)) != 0)
-			i += k;
-	}
-	/* An exponent, only after a plain number: "1.2E+06". */
-	if (nsep <= (size_t)ndec && i < n && (s[i] == 'e' || s[i] == 'E')) {
-		size_t e = i + 1;
-		int sign = 1, x = 0;
-
-		if (e < n && (s[e] == '+' || s[e] == '-'))
-			sign = s[e++] == '-' ? -1 : 1;
-		if (e < n && is_digit(s[e])) {
-			while (e < n && is_digit(s[e]) && x < 10000)
-				x = x * 10 + (s[e++] - '0');
-			if (boundary(s + e, n - e)) {
-				dec_shift(&v, sign * x);
-				i = e;
-			}
-		}
-	}
-	/* A multiplier after optional spaces: "1.2 Mio", "5k". */
-	j = i;
-	while ((k = space_at(s + j, n - j)) != 0)
-		j += k;
-	for (m = mults; m->word; m++) {
-		size_t wl = strlen(m->word);
-
-		if (n - j < wl)
-			continue;
-		if (m->exact_case ? memcmp(s + j, m->word, wl) != 0 :
-		    strncasecmp(s + j, m->word, wl) != 0)
-			continue;
-		if (!boundary(s + j + wl, n - j - wl))
-			continue;
-		dec_shift(&v, m->exp);
-		i = j + wl;
-		break;
-	}
-	if (f->unit_m2 && (fac = unit_factor(s + i, n - i)) != NULL &&
-	    strcmp(fac, "1") != 0 && dec_mul(&v, fac) == -1) {
-		*why = "too many digits";
-		return -1;
-	}
-	if ((*out = dec_json(&v, f->type == T_INTEGER, why)) == NULL)
-		return -1;
-	if (f->currency_field)
-		*cur = find_currency(s, n);
-	return 0;
-}
-
-/* ---- Dates ---- */
-
-static int
-tm_date(const struct tm *tm, int *y, int *m, int *d)
-{
-	*y = tm->tm_year + 1900;
-	*m = tm->tm_mon + 1;
-	*d = tm->tm_mday;
-	return *y >= 1 && *y <= 9999 && *m >= 1 && *m <= 12 && *d >= 1 &&
-	    *d <= etl_mdays(*y, *m) ? 0 : -1;
-}
-
-/* Tries each format; 0 with the broken-down time, -1 if none matches. */
-static int
-try_formats(const struct field *f, const char *s, struct tm *tm,
-    int *impossible)
-{
-	const char *e;
-	size_t i, rest;
-	int y, m, d;
-
-	for (i = 0; i < f->nformats; i++) {
-		memset(tm, 0, sizeof(*tm));
-		tm->tm_mday = 1;
-		tm->tm_year = -1900 - 1;	/* no year: invalid */
-		if ((e = strptime(s, f->formats[i], tm)) == NULL)
-			continue;
-		rest = strlen(e);
-		trim(&e, &rest);
-		if (rest != 0)
-			continue;
-		if (tm_date(tm, &y, &m, &d) == -1) {
-			*impossible = 1;
-			continue;
-		}
-		if (tm->tm_hour > 23 || tm->tm_min > 59 || tm->tm_sec > 60) {
-			*impossible = 1;
-			continue;
-		}
-		return 0;
-	}
-	return -1;
-}
-
-static json_t *
-read_date(const struct field *f, const char *s, size_t n, const char **why)
-{
-	struct tm tm;
-	char out[21];
-	int y, m, d, impossible = 0;
-	int64_t t;
-
-	if (strlen(s) != n) {
-		*why = "NUL in the text";
-		return NULL;
-	}
-	/* the common case without strptime(3) */
-	if (f->type == T_DATE && strcmp(f->formats[0], "%Y-%m-%d") == 0 &&
-	    etl_date_parse(s, n, &y, &m, &d) == 0)
-		return json_stringn(s, n);
-	if (f->type == T_DATETIME) {
-		const char *p = s;
-		size_t k = n;
-
-		trim(&p, &k);
-		if (etl_datetime_parse(p, k, 0, &t) == 0) {
-			etl_datetime_format(out, t);
-			return json_string(out);
-		}
-		if (etl_date_parse(p, k, &y, &m, &d) == 0) {
-			etl_datetime_format(out, etl_days_from_civil(y, m, d) *
-			    86400);
-			return json_string(out);
-		}
-	}
-	if (try_formats(f, s, &tm, &impossible) == 0) {
-		tm_date(&tm, &y, &m, &d);
-		if (f->type == T_DATE) {
-			etl_date_format(out, y, m, d);
-			return json_string(out);
-		}
-		t = etl_days_from_civil(y, m, d) * 86400 + tm.tm_hour * 3600 +
-		    tm.tm_min * 60 + tm.tm_sec - tm.tm_gmtoff;
-		etl_datetime_format(out, t);
-		return json_string(out);
-	}
-	if (impossible)
-		*why = "no such day";
-	else if (f->nformats == 0)
-		*why = "not an ISO 8601 date-time";
-	else
-		*why = "does not match the formats";
-	return NULL;
+	return strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' &&
+	    s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z';
 }
 
 /* ---- Rules ---- */
@@ -1073,6 +210,7 @@ load_field(struct field *f, const char *name, json_t *spec)
 	memset(f, 0, sizeof(*f));
 	f->name = name;
 	f->path = pointer(name);
+	f->range = -1;
 	if ((v = json_object_get(spec, "type")) != NULL) {
 		snprintf(sub, sizeof(sub), "%s.type", key);
 		want(v, JSON_STRING, sub);
@@ -1093,6 +231,83 @@ load_field(struct field *f, const char *name, json_t *spec)
 			if (*f->currency_field == '\0' ||
 			    strcmp(f->currency_field, name) == 0)
 				bad(sub, "must name another field");
+		} else if (strcmp(k, "currency_default") == 0) {
+			want(v, JSON_STRING, sub);
+			f->currency_default = json_string_value(v);
+			if (!iso_code(f->currency_default))
+				bad(sub, "\"%s\" is not an ISO 4217 code (\"CHF\")",
+				    f->currency_default);
+		} else if (strcmp(k, "symbols") == 0) {
+			const char *sk;
+			json_t *sv;
+
+			want(v, JSON_OBJECT, sub);
+			json_object_foreach(v, sk, sv) {
+				if (*sk == '\0')
+					bad(sub, "an empty sign");
+				if (!json_is_string(sv) ||
+				    !iso_code(json_string_value(sv)))
+					bad(sub, "\"%s\": the value must be an ISO "
+					    "4217 code (\"CHF\")", sk);
+			}
+			f->symbols = json_object_size(v) ? v : NULL;
+		} else if (strcmp(k, "period_field") == 0) {
+			want(v, JSON_STRING, sub);
+			f->period_field = json_string_value(v);
+			if (*f->period_field == '\0' ||
+			    strcmp(f->period_field, name) == 0)
+				bad(sub, "must name another field");
+		} else if (strcmp(k, "default_unit") == 0) {
+			want(v, JSON_STRING, sub);
+			f->default_unit = json_string_value(v);
+		} else if (strcmp(k, "units") == 0) {
+			const char *uk;
+			json_t *uv;
+
+			want(v, JSON_OBJECT, sub);
+			f->units = json_object();
+			json_object_foreach(v, uk, uv) {
+				double x = json_number_value(uv);
+
+				etl_unit_key(&kbuf, uk, strlen(uk));
+				if (kbuf.len == 0)
+					bad(sub, "\"%s\" is no unit's name", uk);
+				if (!json_is_number(uv) || !(x > 0) || !isfinite(x))
+					bad(sub, "\"%s\": the value must be the "
+					    "square metres of one, a number > 0", uk);
+				tbuf.len = 0;
+				if (json_is_integer(uv))
+					etl_buf_printf(&tbuf, "%lld",
+					    (long long)json_integer_value(uv));
+				else
+					etl_json_real(&tbuf, x);
+				/* "bigha" is also "bighas": by the unit's name */
+				json_object_set_new(f->units,
+				    etl_unit_name(etl_buf_cstr(&kbuf)) ?
+				    etl_unit_name(kbuf.p) : kbuf.p,
+				    json_string(etl_buf_cstr(&tbuf)));
+			}
+		} else if (strcmp(k, "range") == 0) {
+			static const char *const rn[] = {
+				"reject", "min", "max", "mean", NULL
+			};
+
+			want(v, JSON_STRING, sub);
+			s = json_string_value(v);
+			for (i = 0; rn[i]; i++)
+				if (strcmp(s, rn[i]) == 0)
+					break;
+			if (rn[i] == NULL)
+				bad(sub, "must be \"reject\", \"min\", \"max\" or "
+				    "\"mean\", not \"%s\"", s);
+			f->range = (int)i;
+		} else if (strcmp(k, "tz") == 0) {
+			want(v, JSON_STRING, sub);
+			f->tz = json_string_value(v);
+			if (!etl_tz_known(f->tz))
+				bad(sub, "unknown time zone \"%s\" (none such in "
+				    "the tz database, TZDIR or /usr/share/zoneinfo)",
+				    f->tz);
 		} else if (strcmp(k, "decimal") == 0) {
 			want(v, JSON_STRING, sub);
 			s = json_string_value(v);
@@ -1126,7 +341,7 @@ load_field(struct field *f, const char *name, json_t *spec)
 				if (json_is_object(mv) || json_is_array(mv))
 					bad(sub, "\"%s\": a value must be a string, "
 					    "number, boolean or null", mk);
-				fold(&kbuf, mk, strlen(mk));
+				etl_fold(&kbuf, mk, strlen(mk));
 				if ((old = json_object_getn(f->map, kbuf.p,
 				    kbuf.len)) != NULL && !json_equal(old, mv))
 					bad(sub, "\"%s\" is another key once case "
@@ -1157,11 +372,38 @@ load_field(struct field *f, const char *name, json_t *spec)
 			bad(sub, "unknown key");
 	}
 	/* Impossible combinations. */
-	if ((f->currency_field || f->decimal || f->unit_m2) &&
+	if ((f->currency_field || f->decimal || f->unit_m2 ||
+	    f->period_field || f->range != -1) &&
 	    f->type != T_NUMBER && f->type != T_INTEGER)
 		bad(key, "%s needs type number or integer",
 		    f->currency_field ? "currency_field" :
-		    f->decimal ? "decimal" : "unit");
+		    f->decimal ? "decimal" : f->unit_m2 ? "unit" :
+		    f->period_field ? "period_field" : "range");
+	if ((f->currency_default || f->symbols) && !f->currency_field)
+		bad(key, "%s needs currency_field", f->currency_default ?
+		    "currency_default" : "symbols");
+	if (f->period_field && f->currency_field &&
+	    strcmp(f->period_field, f->currency_field) == 0)
+		bad(key, "period_field and currency_field must differ");
+	if ((f->default_unit || f->units) && !f->unit_m2)
+		bad(key, "%s needs unit", f->default_unit ? "default_unit" :
+		    "units");
+	if (f->tz && f->type != T_DATE && f->type != T_DATETIME)
+		bad(key, "tz needs type date or datetime");
+	f->num.integer = f->type == T_INTEGER;
+	f->num.decimal = f->decimal;
+	f->num.currency = f->currency_field != NULL;
+	f->num.symbols = f->symbols;
+	f->num.period = f->period_field != NULL;
+	f->num.area = f->unit_m2;
+	f->num.units = f->units;
+	f->num.range = f->range == -1 ? ETL_RANGE_REJECT : f->range;
+	if (f->default_unit) {
+		snprintf(sub, sizeof(sub), "%s.default_unit", key);
+		etl_unit_key(&kbuf, f->default_unit, strlen(f->default_unit));
+		if ((f->num.bare = etl_unit_find(f->units, kbuf.p)) == NULL)
+			bad(sub, "unknown unit \"%s\"", f->default_unit);
+	}
 	if (f->tcase && f->type != T_STRING)
 		bad(key, "case needs type string");
 	if (f->formats && f->type != T_DATE && f->type != T_DATETIME)
@@ -1173,6 +415,10 @@ load_field(struct field *f, const char *name, json_t *spec)
 		memcpy(f->formats, iso, sizeof(iso));
 		f->nformats = 1;
 	}
+	f->date.formats = f->formats;
+	f->date.nformats = f->nformats;
+	f->date.datetime = f->type == T_DATETIME;
+	f->date.tz = f->tz;
 }
 
 static void
@@ -1398,6 +644,24 @@ set(struct ctx *c, const struct field *f, json_t *old, json_t *nv)
 	c->changed = 1;
 }
 
+/*
+ * Writes the text to another field of the record (the currency or the
+ * period a value names); only_empty: unless that field holds a value.
+ */
+static void
+set_text(struct ctx *c, const char *field, const char *text, int only_empty)
+{
+	json_t *old = json_object_get(c->o, field);
+
+	if (only_empty && old && !json_is_null(old) &&
+	    !(json_is_string(old) && json_string_length(old) == 0))
+		return;
+	if (json_is_string(old) && strcmp(json_string_value(old), text) == 0)
+		return;
+	json_object_set_new(c->o, field, json_string(text));
+	c->changed = 1;
+}
+
 static int
 truthy(const char *s, size_t n, int *b)
 {
@@ -1410,7 +674,7 @@ truthy(const char *s, size_t n, int *b)
 	};
 	size_t i;
 
-	fold(&kbuf, s, n);
+	etl_fold(&kbuf, s, n);
 	for (i = 0; yes[i]; i++)
 		if (strcmp(kbuf.p, yes[i]) == 0) {
 			*b = 1;
@@ -1441,7 +705,8 @@ static void
 clean_field(struct ctx *c, const struct field *f)
 {
 	json_t *orig, *v, *nv, *mv;
-	const char *why = NULL, *cur;
+	const char *why = NULL, *cur = NULL, *period = NULL;
+	char out[21];
 	int b, mapped = 0;
 
 	if ((orig = json_object_get(c->o, f->name)) == NULL ||
@@ -1451,7 +716,7 @@ clean_field(struct ctx *c, const struct field *f)
 	v = json_incref(orig);
 	/* map first: its keys are the values people type */
 	if (f->map && json_is_string(v)) {
-		fold(&kbuf, json_string_value(v), json_string_length(v));
+		etl_fold(&kbuf, json_string_value(v), json_string_length(v));
 		if ((mv = json_object_getn(f->map, kbuf.p, kbuf.len)) != NULL) {
 			if (f->type == T_STRING || json_is_null(mv)) {
 				set(c, f, orig, json_incref(mv));
@@ -1478,13 +743,13 @@ clean_field(struct ctx *c, const struct field *f)
 			break;
 		}
 		if (f->tcase) {
-			recase(&tbuf, json_string_value(nv),
+			etl_recase(&tbuf, json_string_value(nv),
 			    json_string_length(nv), f->tcase);
 			json_decref(nv);
 			nv = jstr(tbuf.p, tbuf.len);
 		}
 		if (f->map && !json_is_string(v)) {
-			fold(&kbuf, json_string_value(nv), json_string_length(nv));
+			etl_fold(&kbuf, json_string_value(nv), json_string_length(nv));
 			if ((mv = json_object_getn(f->map, kbuf.p, kbuf.len))) {
 				json_decref(nv);
 				nv = json_incref(mv);
@@ -1494,6 +759,13 @@ clean_field(struct ctx *c, const struct field *f)
 		break;
 	case T_NUMBER:
 	case T_INTEGER:
+		/* a bare number is in the rule's default unit: 1000 sqft */
+		if (json_is_number(v) && f->num.bare &&
+		    strcmp(f->num.bare, "1") != 0) {
+			number_text(&tbuf, v);
+			json_decref(v);
+			v = jstr(tbuf.p, tbuf.len);
+		}
 		if (json_is_integer(v)) {
 			set(c, f, orig, json_incref(v));
 		} else if (json_is_real(v)) {
@@ -1505,31 +777,34 @@ clean_field(struct ctx *c, const struct field *f)
 					set(c, f, orig, nv);
 				else	/* same value, written 84 if the record changes */
 					json_object_set_new(c->o, f->name, nv);
-			} else if (f->type == T_INTEGER)
+			} else if (f->type == T_INTEGER) {
 				fail(c, f, orig, "an integer", "not an integer");
-			else
+				break;
+			} else
 				set(c, f, orig, json_incref(v));
 		} else if (json_is_string(v)) {
-			if (read_number(json_string_value(v), json_string_length(v),
-			    f, &nv, &cur, &why) == -1) {
+			struct etl_number r;
+
+			if (etl_number_read(json_string_value(v),
+			    json_string_length(v), &f->num, &r) == -1) {
 				fail(c, f, orig, f->type == T_INTEGER ?
-				    "an integer" : "a number", why);
+				    "an integer" : "a number", r.why);
 				break;
 			}
-			set(c, f, orig, nv);
-			if (cur) {
-				json_t *old = json_object_get(c->o, f->currency_field);
-
-				if (!json_is_string(old) ||
-				    strcmp(json_string_value(old), cur) != 0) {
-					json_object_set_new(c->o, f->currency_field,
-					    json_string(cur));
-					c->changed = 1;
-				}
-			}
-		} else
+			set(c, f, orig, r.value);
+			cur = r.currency;
+			period = r.period;
+		} else {
 			fail(c, f, orig, f->type == T_INTEGER ? "an integer" :
 			    "a number", "not a number or text");
+			break;
+		}
+		if (cur)
+			set_text(c, f->currency_field, cur, 0);
+		else if (f->currency_default)
+			set_text(c, f->currency_field, f->currency_default, 1);
+		if (period)
+			set_text(c, f->period_field, period, 0);
 		break;
 	case T_BOOLEAN:
 		if (json_is_boolean(v))
@@ -1545,18 +820,16 @@ clean_field(struct ctx *c, const struct field *f)
 		break;
 	case T_DATE:
 	case T_DATETIME:
-		if (!json_is_string(v)) {
-			fail(c, f, orig, f->type == T_DATE ? "a date" :
-			    "a date-time", "not a text");
-			break;
-		}
-		if ((nv = read_date(f, json_string_value(v),
-		    json_string_length(v), &why)) == NULL) {
+		if (json_is_number(v) ? etl_date_epoch(&f->date,
+		    json_number_value(v), out, &why) == -1 :
+		    !json_is_string(v) ? (why = "not a text") != NULL :
+		    etl_date_read(&f->date, json_string_value(v),
+		    json_string_length(v), out, &why) == -1) {
 			fail(c, f, orig, f->type == T_DATE ? "a date" :
 			    "a date-time", why);
 			break;
 		}
-		set(c, f, orig, nv);
+		set(c, f, orig, json_string(out));
 		break;
 	}
 out:
@@ -1619,7 +892,7 @@ trim_fields(struct ctx *c)
 		s = json_string_value(v);
 		n = json_string_length(v);
 		if (R.trim) {
-			trim(&s, &n);
+			etl_trim(&s, &n);
 			if (n != json_string_length(v)) {
 				json_string_setn_nocheck(v, s, n);
 				c->changed = 1;
@@ -1998,6 +1271,7 @@ need_rules(void)
 	for (i = 0; i < R.nfields; i++) {
 		need_add(R.fields[i].name);
 		need_add(R.fields[i].currency_field);
+		need_add(R.fields[i].period_field);
 	}
 	for (i = 0; i < R.nderives; i++) {
 		need_add(R.derives[i].name);
@@ -2040,7 +1314,7 @@ count_empty(const struct etl_field *f)
 			return;
 		s = tbuf.p;
 		n = tbuf.len;
-		trim(&s, &n);
+		etl_trim(&s, &n);
 		if (n != 0)
 			return;
 	}
@@ -2142,6 +1416,7 @@ rules_free(void)
 	for (i = 0; i < R.nfields; i++) {
 		free(R.fields[i].path);
 		json_decref(R.fields[i].map);
+		json_decref(R.fields[i].units);
 		free(R.fields[i].formats);
 	}
 	free(R.fields);
