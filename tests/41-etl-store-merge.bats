@@ -249,4 +249,8 @@ PY
 	assert_contains "$stderr_file" "error: fit: -y is required"
 	run_split etl-model predict </dev/null
 	assert_contains "$stderr_file" "error: predict: -m is required"
+	run_split etl-clean </dev/null
+	assert_contains "$stderr_file" "error: --rules is required"
+	run_split etl-load --table t </dev/null
+	assert_contains "$stderr_file" "error: --db is required"
 }

@@ -1456,8 +1456,11 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (rules == NULL)
+	if (rules == NULL) {
+		etl_error("--rules is required: the rules file, as in --rules "
+		    "pipelines/rules/offers.rules.json");
 		etl_usage();
+	}
 
 	load_rules(rules);
 	need_rules();

@@ -2284,8 +2284,13 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (db_arg == NULL || table_arg == NULL)
+	if (db_arg == NULL || table_arg == NULL) {
+		etl_error("%s required: the database and the table, as in "
+		    "--db sqlite:demo/etl.db --table offers", db_arg == NULL ?
+		    (table_arg == NULL ? "--db and --table are" : "--db is") :
+		    "--table is");
 		etl_usage();
+	}
 	if (strcmp(mode, "replace") == 0)
 		replace = 1;
 	else if (strcmp(mode, "append") != 0) {
