@@ -431,6 +431,8 @@ struct etl_schema *etl_schema_load(const char *path,
 struct etl_schema *etl_schema_compile(json_t *, const char *name,
 	    const struct etl_schema_opts *);
 void	 etl_schema_free(struct etl_schema *);
+/* After an etl_die() caught during a compile: frees what it had made. */
+void	 etl_schema_discard(void);
 /*
  * Validates a value: 1 valid; 0 invalid, every reason appended to
  * *reasons (created when NULL).

@@ -94,26 +94,47 @@ codes() {
 	assert_eq "$(codes | tr '\n' ' ')" "length length "
 }
 
-@test "pattern is a POSIX ERE, unanchored" {
+@test "pattern is ECMA-262 (run by PCRE2), unanchored" {
 	schema '{"properties":{"id":{"pattern":"^[0-9a-f]{8}$"},"c":{"pattern":"CH"}}}'
 	check_lines '{"id":"0000a4fb","c":"xCHx"}' '{"id":"0000a4fbb"}' '{"id":"XYZ"}' '{"c":"ch"}'
 	assert_eq "$(lines "$stdout_file")" 1
 	assert_eq "$(codes | tr '\n' ' ')" "pattern pattern pattern "
+	# \d is ASCII digits (not Arabic-Indic ones), $ is the end (not
+	# before a final newline), . stops at line terminators, \s has
+	# Unicode's spaces, \p{…} Unicode's categories, \uHHHH a code point.
+	schema '{"properties":{"y":{"pattern":"^\\d{4}$"},"d":{"pattern":"^a.c$"},"s":{"pattern":"^\\s$"},"u":{"pattern":"^\\p{Lu}\\p{Letter}*$"},"e":{"pattern":"^\\u00e9$"}}}'
+	check_lines '{"y":"1234","d":"abc","s":"\u00a0","u":"Ärger","e":"é"}' \
+	    '{"y":"12345"}' '{"y":"١٢٣٤"}' '{"y":"1234\n"}' '{"d":"a\nc"}' '{"s":"x"}' '{"u":"ärger"}'
+	assert_eq "$(cat "$stdout_file")" '{"y":"1234","d":"abc","s":"\u00a0","u":"Ärger","e":"é"}'
+	assert_eq "$(codes | tr '\n' ' ')" "pattern pattern pattern pattern pattern pattern "
+	assert_eq "$(jq -r '.reasons[0].message' rej.ndjson | head -1)" '"12345" does not match ^\d{4}$'
+	# The scanner's path and the full validator agree.
+	ETL_SCAN=0 run_split etl-check -s schema.json in.ndjson 3>rej0.ndjson
+	cmp rej.ndjson rej0.ndjson
 }
 
-@test "a pattern the C library would take hours to compile is refused at once" {
-	# Stacked repetitions are undefined in POSIX; nested bounds multiply.
-	for p in '^[a-r]+**$' 'a{1,255}{1,255}' '(((a{1,100}){1,100}){1,100})' '^(ab|cd){1,1000}$'; do
+@test "patterns beyond ECMA-262 or PCRE2 are refused; runaway backtracking stops at the match limit" {
+	# Not ECMA-262 (nothing to repeat, PCRE2's own syntax, unknown
+	# escapes), or beyond PCRE2 (too large, a lookbehind of varying width).
+	for p in '^[a-r]+**$' 'a{1,255}{1,255}' 'a++' '(?i)abc' '(?P<n>a)' '\a' '\z' '[a' \
+	    '(((a{1,100}){1,100}){1,100})' '(?<=a+)b'; do
 		schema "$(jq -cn --arg p "$p" '{properties:{s:{pattern:$p}}}')"
 		run_split timeout 10 etl-check -s schema.json /dev/null 3>&-
 		[ "$status" -eq 78 ]
-		assert_contains "$stderr_file" "/properties/s/pattern:"
+		assert_contains "$stderr_file" "/properties/s/pattern: pattern is not an ECMA-262 regular expression"
 	done
-	# Ordinary bounds and brackets are fine.
-	schema '{"properties":{"s":{"pattern":"^[]a-z]{1,255}([.][a-z]{2,3}){0,4}$"}}}'
-	check_lines '{"s":"ab.ch"}' '{"s":"AB"}'
+	# Ordinary bounds, classes and large repetitions are fine.
+	schema '{"properties":{"s":{"pattern":"^[\\]a-z]{1,255}([.][a-z]{2,3}){0,4}$"},"t":{"pattern":"^(ab|cd){1,1000}$"}}}'
+	check_lines '{"s":"a]b.ch","t":"abcd"}' '{"s":"AB"}'
 	assert_eq "$(lines "$stdout_file")" 1
 	assert_eq "$(codes)" "pattern"
+	# (a+)+$ on a's and a b backtracks for ever: PCRE2 stops, the record
+	# is rejected with a message that says so, and the stream goes on.
+	schema '{"properties":{"s":{"pattern":"^(a+)+$"}}}'
+	check_lines "{\"s\":\"$(printf 'a%.0s' $(seq 40))b\"}" '{"s":"aaa"}'
+	assert_eq "$(lines "$stdout_file")" 1
+	assert_eq "$(codes)" "pattern"
+	assert_contains rej.ndjson 'gave up (PCRE2 match limit)'
 }
 
 @test "format date and date-time check the calendar" {
@@ -150,13 +171,22 @@ codes() {
 }
 
 @test "an unsupported keyword is a configuration error naming it and its place" {
-	schema '{"properties":{"a":{"type":"string","oneOf":[]}}}'
+	# Keywords of older drafts are not 2020-12's.
+	schema '{"properties":{"a":{"type":"string","definitions":{}}}}'
 	run_split etl-check -s schema.json /dev/null 3>&-
 	[ "$status" -eq 78 ]
-	assert_contains "$stderr_file" "schema.json: /properties/a/oneOf: unsupported keyword oneOf"
-	schema '{"format":"email"}'
+	assert_contains "$stderr_file" "schema.json: /properties/a/definitions: unsupported keyword definitions"
+	schema '{"properties":{"a":{"oneOf":[]}}}'
 	run_split etl-check -s schema.json /dev/null 3>&-
 	[ "$status" -eq 78 ]
+	assert_contains "$stderr_file" "schema.json: /properties/a/oneOf: oneOf must be a non-empty array of schemas"
+	# A format etl-check does not check, unless formats are annotations.
+	schema '{"format":"phone"}'
+	run_split etl-check -s schema.json /dev/null 3>&-
+	[ "$status" -eq 78 ]
+	assert_contains "$stderr_file" "schema.json: /format: unsupported format phone"
+	run_split etl-check --format-annotation -s schema.json /dev/null 3>&-
+	[ "$status" -eq 0 ]
 	schema '{"type":"text"}'
 	run_split etl-check -s schema.json /dev/null 3>&-
 	[ "$status" -eq 78 ]
@@ -167,6 +197,162 @@ codes() {
 	run_split etl-check -s schema.json /dev/null 3>&-
 	[ "$status" -eq 78 ]
 	assert_contains "$stderr_file" "schema.json:1:"
+}
+
+@test "a remote \$ref is refused (78) naming it; --ref-dir reads such a document from a file" {
+	schema '{"properties":{"price":{"$ref":"https://schemas.example.com/money.json#/$defs/amount"}}}'
+	run_split etl-check -s schema.json /dev/null 3>&-
+	[ "$status" -eq 78 ]
+	assert_contains "$stderr_file" "schema.json: /properties/price/\$ref: \$ref https://schemas.example.com/money.json#/\$defs/amount: a remote reference (another document) is not supported"
+	mkdir -p defs
+	printf '%s\n' '{"$defs":{"amount":{"type":"number","exclusiveMinimum":0}}}' >defs/money.json
+	printf '%s\n' '{"price":1}' '{"price":-1}' >in.ndjson
+	run_split etl-check --ref-dir https://schemas.example.com/=defs -s schema.json in.ndjson 3>rej.ndjson
+	[ "$status" -eq 0 ]
+	assert_eq "$output" '{"price":1}'
+	assert_eq "$(jq -c '[.reasons[] | .code + .path]' rej.ndjson)" '["range/price"]'
+	# A document the mapping names but that is not there.
+	rm defs/money.json
+	run_split etl-check --ref-dir https://schemas.example.com/=defs -s schema.json in.ndjson 3>&-
+	[ "$status" -eq 78 ]
+	assert_contains "$stderr_file" "defs/money.json: No such file or directory"
+	run_split etl-check --ref-dir nodir -s schema.json in.ndjson 3>&-
+	[ "$status" -eq 64 ]
+}
+
+@test "\$ref, \$defs, \$anchor and \$id resolve within the document; a \$ref cycle is refused" {
+	schema '{"$id":"https://example.com/offer","$defs":{"area":{"type":"number","minimum":10},"t":{"$anchor":"kind","enum":["flat","house"]},"pos":{"$id":"geo/pos","type":"object","required":["lat"],"properties":{"lat":{"$ref":"#/$defs/deg"}},"$defs":{"deg":{"maximum":90}}}},"properties":{"area":{"$ref":"#/$defs/area"},"type":{"$ref":"#kind"},"geo":{"$ref":"geo/pos"}}}'
+	check_lines '{"area":84,"type":"flat","geo":{"lat":47}}' '{"area":5}' '{"type":"villa"}' '{"geo":{"lat":91}}' '{"geo":{}}'
+	assert_eq "$(lines "$stdout_file")" 1
+	assert_eq "$(jq -r '[.reasons[] | .code + " " + .path] | join(",")' rej.ndjson | tr '\n' '|')" \
+	    'range /area|enum /type|range /geo/lat|required /geo/lat|'
+	schema '{"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"allOf":[{"$ref":"#/$defs/a"}]}},"$ref":"#/$defs/a"}'
+	run_split etl-check -s schema.json /dev/null 3>&-
+	[ "$status" -eq 78 ]
+	assert_contains "$stderr_file" "a cycle of \$ref"
+	schema '{"$ref":"#/$defs/none"}'
+	run_split etl-check -s schema.json /dev/null 3>&-
+	[ "$status" -eq 78 ]
+	assert_contains "$stderr_file" "schema.json: /\$ref: \$ref"
+}
+
+@test "\$dynamicRef resolves in the dynamic scope: a generic list made strict" {
+	schema '{"$id":"https://example.com/strict","$ref":"list","$defs":{"item":{"$dynamicAnchor":"item","type":"string"},"list":{"$id":"list","type":"array","items":{"$dynamicRef":"#item"},"$defs":{"any":{"$dynamicAnchor":"item"}}}}}'
+	check_lines '["a","b"]' '["a",1]'
+	# Arrays are records only with --any.
+	run_split etl-check --any -s schema.json in.ndjson 3>rej.ndjson
+	assert_eq "$output" '["a","b"]'
+	assert_eq "$(jq -c '[.reasons[] | .code + .path]' rej.ndjson)" '["type/1"]'
+}
+
+@test "anyOf and oneOf: a reject says why each alternative failed" {
+	schema '{"properties":{"price":{"anyOf":[{"type":"number","minimum":0},{"type":"string","pattern":"^[0-9]+$"}]},"kind":{"oneOf":[{"enum":["flat","house"]},{"const":"house"},{"type":"integer"}]}}}'
+	check_lines '{"price":5,"kind":"flat"}' '{"price":"12","kind":3}' '{"price":-1}' '{"price":"x"}' \
+	    '{"kind":"house"}' '{"kind":"villa"}'
+	assert_eq "$(lines "$stdout_file")" 2
+	assert_eq "$(jq -r '.reasons[] | .code + " " + .path' rej.ndjson | tr '\n' '|')" \
+	    'anyOf /price|anyOf /price|oneOf /kind|oneOf /kind|'
+	jq -r '.reasons[].message' rej.ndjson >msg
+	assert_eq "$(sed -n 1p msg)" '-1 matches none of the anyOf alternatives: [0] -1 is less than the minimum 0; [1] expected string, got integer -1'
+	assert_eq "$(sed -n 2p msg)" '"x" matches none of the anyOf alternatives: [0] expected number, got string "x"; [1] "x" does not match ^[0-9]+$'
+	assert_eq "$(sed -n 3p msg)" '"house" matches oneOf alternatives 0 and 1: exactly one must match'
+	assert_eq "$(sed -n 4p msg)" '"villa" matches none of the oneOf alternatives: [0] "villa" is not one of ["flat","house"]; [1] "villa" is not "house"; [2] expected integer, got string "villa"'
+}
+
+@test "allOf, not, if/then/else, dependentRequired, dependentSchemas: their codes and paths" {
+	schema '{"allOf":[{"required":["id"]}],"properties":{"id":{"not":{"const":""}}},"if":{"properties":{"type":{"const":"house"}},"required":["type"]},"then":{"required":["land_area"]},"else":{"properties":{"floor":{"type":"integer"}}},"dependentRequired":{"price":["currency"]},"dependentSchemas":{"rent":{"properties":{"price":{"maximum":10000}}}}}'
+	check_lines '{"id":"a","type":"house","land_area":500}' '{"id":"a","floor":2}' \
+	    '{"type":"house"}' '{"id":"","floor":1.5}' '{"id":"a","price":1}' '{"id":"a","rent":true,"price":20000,"currency":"EUR"}'
+	assert_eq "$(lines "$stdout_file")" 2
+	assert_eq "$(jq -r '[.reasons[] | .code + " " + .path] | join(",")' rej.ndjson | tr '\n' '|')" \
+	    'required /id,required /land_area|not /id,type /floor|dependent /currency|range /price|'
+	assert_eq "$(jq -r 'select(.src.line == 5) | .reasons[0].message' rej.ndjson)" \
+	    'missing field "currency", required when "price" is present'
+}
+
+@test "objects: patternProperties, propertyNames, min and maxProperties, unevaluatedProperties" {
+	schema '{"patternProperties":{"^x_":{"type":"string"}},"propertyNames":{"maxLength":8},"maxProperties":3,"allOf":[{"properties":{"id":true}}],"unevaluatedProperties":false}'
+	check_lines '{"id":1,"x_a":"s"}' '{"x_b":2}' '{"id":1,"x_very_long":"s"}' '{"id":1,"x_a":"a","x_b":"b","x_c":"c"}' '{"id":1,"other":1}'
+	assert_eq "$(lines "$stdout_file")" 1
+	assert_eq "$(jq -r '[.reasons[] | .code + " " + .path] | join(",")' rej.ndjson | tr '\n' '|')" \
+	    'type /x_b|name /x_very_long|length |unevaluated /other|'
+	assert_eq "$(jq -r 'select(.src.line == 3) | .reasons[0].message' rej.ndjson)" \
+	    'field name "x_very_long": "x_very_long" is longer than 8 characters'
+}
+
+@test "arrays: prefixItems, items false, contains, uniqueItems, unevaluatedItems" {
+	schema '{"properties":{"t":{"prefixItems":[{"type":"string"},{"type":"number"}],"items":false},"c":{"contains":{"type":"integer"},"minContains":2,"maxContains":3},"u":{"uniqueItems":true},"e":{"prefixItems":[true],"unevaluatedItems":{"type":"null"}}}}'
+	check_lines '{"t":["a",1],"c":[1,2,"x"],"u":[1,"1",[1]],"e":[5,null]}' '{"t":[1]}' '{"t":["a",1,2]}' \
+	    '{"c":[1]}' '{"c":[1,2,3,4]}' '{"u":[{"a":1,"b":[2]},3,{"b":[2.0],"a":1}]}' '{"e":[5,6]}'
+	assert_eq "$(lines "$stdout_file")" 1
+	assert_eq "$(jq -r '[.reasons[] | .code + " " + .path] | join(",")' rej.ndjson | tr '\n' '|')" \
+	    'type /t/0|items /t/2|contains /c|contains /c|unique /u|type /e/1|'
+	assert_eq "$(jq -r 'select(.src.line == 6) | .reasons[0].message' rej.ndjson)" \
+	    'items 0 and 2 are equal: {"a":1,"b":[2]}'
+}
+
+@test "numbers: multipleOf, exact for integers, to the last digits for decimals" {
+	schema '{"properties":{"q":{"multipleOf":0.01},"n":{"multipleOf":3}}}'
+	# 2^53 + 1 is a multiple of 3; 2^53, which a double cannot tell from it, is not.
+	check_lines '{"q":19.99,"n":9007199254740993}' '{"q":0.0075}' '{"q":-0.07}' '{"n":9007199254740992}' '{"n":4}'
+	assert_eq "$(lines "$stdout_file")" 2
+	assert_eq "$(codes | tr '\n' ' ')" "multiple multiple multiple "
+	assert_eq "$(jq -r '.reasons[0].message' rej.ndjson | head -1)" '0.0075 is not a multiple of 0.01'
+}
+
+@test "formatMinimum and formatMaximum bound dates and date-times" {
+	schema '{"properties":{"scraping_date":{"type":"string","format":"date","formatMinimum":"2020-03-05","formatExclusiveMaximum":"2027-01-01"},"seen_at":{"format":"date-time","formatMaximum":"2026-11-24T12:00:00+01:00"}}}'
+	check_lines '{"scraping_date":"2020-03-05","seen_at":"2026-11-24T11:00:00Z"}' '{"scraping_date":"2026-12-31"}' \
+	    '{"scraping_date":"2020-03-04"}' '{"scraping_date":"2027-01-01"}' '{"seen_at":"2026-11-24T11:00:00.001Z"}' \
+	    '{"scraping_date":"2020-02-30"}'
+	assert_eq "$(lines "$stdout_file")" 2
+	assert_eq "$(jq -r '.reasons[] | .code + " " + .message' rej.ndjson | tr '\n' '|')" \
+	    'range "2020-03-04" is before the formatMinimum 2020-03-05|range "2027-01-01" is not before 2027-01-01|range "2026-11-24T11:00:00.001Z" is after the formatMaximum 2026-11-24T12:00:00+01:00|format "2020-02-30" is not a date (YYYY-MM-DD)|'
+	# A bound needs a date or date-time format beside it, and must be one.
+	schema '{"formatMinimum":"2020-03-05"}'
+	run_split etl-check -s schema.json /dev/null 3>&-
+	[ "$status" -eq 78 ]
+	assert_contains "$stderr_file" "/formatMinimum: formatMinimum needs format date or date-time beside it"
+	schema '{"format":"date","formatMinimum":"5 March 2020"}'
+	run_split etl-check -s schema.json /dev/null 3>&-
+	[ "$status" -eq 78 ]
+}
+
+@test "formats: each is checked, and none with --format-annotation" {
+	schema '{"properties":{"email":{"format":"email"},"host":{"format":"hostname"},"ip":{"format":"ipv4"},"ip6":{"format":"ipv6"},"url":{"format":"uri"},"id":{"format":"uuid"},"t":{"format":"time"},"p":{"format":"duration"},"re":{"format":"regex"},"ptr":{"format":"json-pointer"}}}'
+	check_lines '{"email":"a.b@example.ch","host":"www.example.ch","ip":"192.168.0.1","ip6":"::1","url":"https://example.ch/a?b#c","id":"2eb8aa08-aa98-11ea-b4aa-73b441d16380","t":"10:00:00+01:00","p":"P1Y2M","re":"^\\d+$","ptr":"/a/b~1c"}' \
+	    '{"email":"a..b@example.ch"}' '{"host":"-www.ch"}' '{"ip":"192.168.0.01"}' '{"ip6":"1::2::3"}' \
+	    '{"url":"example.ch/a"}' '{"id":"2eb8aa08aa9811eab4aa73b441d16380"}' '{"t":"10:00:00"}' \
+	    '{"p":"P1Y2D"}' '{"re":"(?i)a"}' '{"ptr":"a/b"}'
+	assert_eq "$(lines "$stdout_file")" 1
+	assert_eq "$(codes | sort -u)" format
+	assert_eq "$(lines rej.ndjson)" 10
+	assert_eq "$(jq -r '.reasons[0].message' rej.ndjson | head -1)" '"a..b@example.ch" is not an email address (RFC 5321)'
+	run_split etl-check --format-annotation -s schema.json in.ndjson 3>rej.ndjson
+	assert_eq "$(lines "$stdout_file")" 11
+}
+
+@test "alternatives that multiply along a deep value stop with code limit" {
+	# Both alternatives fail only at the bottom: 2^40 evaluations.
+	schema '{"$defs":{"t":{"anyOf":[{"type":"array","items":{"$ref":"#/$defs/t"}},{"type":"array","items":{"$ref":"#/$defs/t"}},{"type":"null"}]}},"$ref":"#/$defs/t"}'
+	$PY -c 'print("[" * 40 + "\"x\"" + "]" * 40); print("[" * 40 + "null" + "]" * 40)' >in.ndjson
+	run_split timeout "$(slack 10)" etl-check --any -s schema.json in.ndjson 3>rej.ndjson
+	[ "$status" -eq 0 ]
+	assert_eq "$(lines "$stdout_file")" 1
+	assert_eq "$(jq -r '.reasons[] | .code + " " + .message' rej.ndjson)" \
+	    "limit validation stopped after 1041001 steps: the schema's alternatives multiply on this record"
+}
+
+@test "--any: a record may be any JSON value" {
+	schema '{"type":["array","string"],"items":{"type":"integer"}}'
+	check_lines '[1,2]' '"x"' '[1,"a"]' '{"a":1}' '3' 'nul'
+	assert_eq "$(lines "$stdout_file")" 0
+	run_split etl-check --any -s schema.json in.ndjson 3>rej.ndjson
+	assert_eq "$output" $'[1,2]\n"x"'
+	assert_eq "$(jq -c '[.src.line, [.reasons[] | .code + .path]]' rej.ndjson | tr '\n' ' ')" \
+	    '[3,["type/1"]] [4,["type"]] [5,["type"]] [6,["parse"]] '
+	# The rejected values are embedded as they came.
+	assert_eq "$(jq -c 'select(.src.line == 5) | .record' rej.ndjson)" 3
 }
 
 @test "gates: --max-rejects and --max-reject-ratio exit 65 after the whole stream" {
