@@ -159,6 +159,7 @@ PY
 	ETL_RUN_ID=r1 merge 2026-11-01 d1.ndjson
 	table >before
 	(LD_PRELOAD=$ETL_ROOT/tests/bin/faultinject.so FAULT_FSYNC=1 FAULT_ERRNO=EIO \
+	    ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
 	    ETL_RUN_ID=r2 merge 2026-11-01 d2.ndjson) && false || true
 	table >after
 	cmp before after
@@ -227,6 +228,7 @@ PY
 	mkdir -p t
 	# The holder sleeps inside its commit (every rename 300 ms), then dies.
 	(ETL_RUN_ID=killed LD_PRELOAD=$ETL_ROOT/tests/bin/faultinject.so FAULT_SLOW_US=300000 \
+	    ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
 	    exec etl-store -q --root t --by d d1.ndjson >/dev/null 3>&-) &
 	holder=$!
 	for _ in $(seq 50); do [ -e t/_commits/.killed.pending ] && break; sleep 0.1; done
@@ -251,6 +253,8 @@ PY
 	assert_contains "$stderr_file" "error: predict: -m is required"
 	run_split etl-clean </dev/null
 	assert_contains "$stderr_file" "error: --rules is required"
+	run_split etl-check </dev/null
+	assert_contains "$stderr_file" "error: -s is required"
 	run_split etl-load --table t </dev/null
 	assert_contains "$stderr_file" "error: --db is required"
 }

@@ -161,8 +161,11 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (schema_path == NULL)
+	if (schema_path == NULL) {
+		etl_error("-s is required: the JSON Schema to check against, as "
+		    "in -s pipelines/schemas/offers.schema.json");
 		etl_usage();
+	}
 
 	if (getenv("ETL_SCAN") && strcmp(getenv("ETL_SCAN"), "0") == 0)
 		use_fast = 0;
