@@ -35,7 +35,7 @@ MAN7	 = man/etl.7
 DEBS	 = build-essential pkg-config libjansson-dev libcsv-dev libzstd-dev \
 	   libcurl4-openssl-dev zlib1g-dev zstd bats mandoc shellcheck jq \
 	   miller python3 python3-numpy python3-aiosmtpd parallel gzip \
-	   util-linux curl
+	   util-linux curl tzdata
 # The dashboard (pipelines/dashboard.sh): gnuplot draws its charts; its
 # test (tests/94-dashboard.bats) opens it in headless Chromium.
 DEBS	+= gnuplot-nox chromium
@@ -89,6 +89,7 @@ deps:
 	@missing=; \
 	for p in $(PKGS); do $(PKG_CONFIG) --exists $$p 2>/dev/null || missing=1; done; \
 	test -f /usr/include/csv.h || missing=1; \
+	test -f /usr/share/zoneinfo/Europe/Zurich || missing=1; \
 	$(PKG_CONFIG) --exists libpcre2-8 2>/dev/null || missing=1; \
 	for p in $(LOAD_PKGS); do $(PKG_CONFIG) --exists $$p 2>/dev/null || missing=1; done; \
 	command -v sqlite3 >/dev/null || missing=1; \
