@@ -260,35 +260,41 @@ choose_commit(void)
 		fail(ETL_EX_CANTCREAT, "%s: %s", hstaging, strerror(errno));
 }
 
-static void
-zwrite(struct partition *pt, const void *p, size_t n, ZSTD_EndDirective end)
+/*
+ * Compresses n bytes (a frame's end with ZSTD_e_end) into fd, counting
+ * what is written in *bytes: 0, or -1 with errno on a write error.  The
+ * table's parts and the history's both go through it.
+ */
+static int
+zcompress(ZSTD_CCtx *z, int fd, const void *p, size_t n,
+    ZSTD_EndDirective end, unsigned long long *bytes)
 {
-	struct part *f = &files[pt->cur];
 	ZSTD_inBuffer in = { p, n, 0 };
 	ZSTD_outBuffer out;
-	size_t r, off;
-	ssize_t w;
+	size_t r;
 
 	do {
 		out.dst = zout;
 		out.size = zoutsz;
 		out.pos = 0;
-		r = ZSTD_compressStream2(pt->z, &out, &in, end);
+		r = ZSTD_compressStream2(z, &out, &in, end);
 		if (ZSTD_isError(r))
 			fail(ETL_EX_SOFTWARE, "zstd: %s", ZSTD_getErrorName(r));
-		for (off = 0; off < out.pos; off += (size_t)w)
-			if ((w = write(pt->fd, (char *)zout + off,
-			    out.pos - off)) == -1) {
-				if (errno == EINTR) {
-					w = 0;
-					continue;
-				}
-				fail(ETL_EX_IOERR, "%s/p%zu/.%s.tmp: %s",
-				    staging, f->partition, f->name,
-				    strerror(errno));
-			}
-		f->bytes += out.pos;
+		if (etl_write_all(fd, zout, out.pos) == -1)
+			return -1;
+		*bytes += out.pos;
 	} while (end != ZSTD_e_continue ? r != 0 : in.pos < in.size);
+	return 0;
+}
+
+static void
+zwrite(struct partition *pt, const void *p, size_t n, ZSTD_EndDirective end)
+{
+	struct part *f = &files[pt->cur];
+
+	if (zcompress(pt->z, pt->fd, p, n, end, &f->bytes) == -1)
+		fail(ETL_EX_IOERR, "%s/p%zu/.%s.tmp: %s", staging,
+		    f->partition, f->name, strerror(errno));
 }
 
 /* Ends the frame and closes the part file; it may be reopened for more. */
@@ -849,22 +855,9 @@ static unsigned long long table_records;	/* keys: the table's rows */
 static void
 hw_write(const void *p, size_t n, ZSTD_EndDirective end)
 {
-	ZSTD_inBuffer in = { p, n, 0 };
-	ZSTD_outBuffer out;
-	size_t r;
-
-	do {
-		out.dst = zout;
-		out.size = zoutsz;
-		out.pos = 0;
-		r = ZSTD_compressStream2(hw.z, &out, &in, end);
-		if (ZSTD_isError(r))
-			fail(ETL_EX_SOFTWARE, "zstd: %s", ZSTD_getErrorName(r));
-		if (etl_write_all(hw.fd, zout, out.pos) == -1)
-			fail(ETL_EX_IOERR, "%s/h/.%s.tmp: %s", hstaging,
-			    hw.name, strerror(errno));
-		hw.bytes += out.pos;
-	} while (end != ZSTD_e_continue ? r != 0 : in.pos < in.size);
+	if (zcompress(hw.z, hw.fd, p, n, end, &hw.bytes) == -1)
+		fail(ETL_EX_IOERR, "%s/h/.%s.tmp: %s", hstaging, hw.name,
+		    strerror(errno));
 }
 
 /* Ends the history part being written: durable, read-only, named. */
