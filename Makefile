@@ -28,6 +28,8 @@ TOOLS	 = $(patsubst tools/%.c,%,$(wildcard tools/etl-*.c))
 BINS	 = $(addprefix bin/,$(TOOLS))
 LIBSRC	 = $(wildcard lib/*.c)
 LIBOBJ	 = $(LIBSRC:.c=.o)
+# Every header: a change to any rebuilds what may include it.
+HDRS	 = $(wildcard lib/*.h)
 MAN1	 = $(wildcard man/etl-*.1)
 MAN7	 = man/etl.7
 
@@ -61,26 +63,26 @@ all: $(BINS)
 	    echo 'SANITIZE=$(SANITIZE) CFLAGS=$(CFLAGS)' > $@
 FORCE:
 
-lib/%.o: lib/%.c lib/etl.h .build-flags
+lib/%.o: lib/%.c $(HDRS) .build-flags
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 lib/libetl.a: $(LIBOBJ)
 	$(AR) rcs $@ $(LIBOBJ)
 
-bin/%: tools/%.c lib/libetl.a lib/etl.h .build-flags
+bin/%: tools/%.c lib/libetl.a $(HDRS) .build-flags
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libetl.a $(LDLIBS)
 
 # Test programs, built for the suite.
 TESTBINS = tests/bin/scan-diff tests/bin/real-diff tests/bin/faultinject.so
 
-bin/etl-load: tools/etl-load.c lib/libetl.a lib/etl.h .build-flags
+bin/etl-load: tools/etl-load.c lib/libetl.a $(HDRS) .build-flags
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(LOAD_PKGS) 2>/dev/null) \
 	    $(LDFLAGS) -o $@ $< lib/libetl.a \
 	    $(shell $(PKG_CONFIG) --libs $(LOAD_PKGS) 2>/dev/null) $(LDLIBS)
 
-tests/bin/%: tests/%.c lib/libetl.a lib/etl.h .build-flags
+tests/bin/%: tests/%.c lib/libetl.a $(HDRS) .build-flags
 	@mkdir -p tests/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libetl.a $(LDLIBS)
 
