@@ -75,12 +75,21 @@ bin/%: tools/%.c lib/libetl.a $(HDRS) .build-flags
 
 # Test programs, built for the suite.
 TESTBINS = tests/bin/scan-diff tests/bin/real-diff tests/bin/faultinject.so
+# A module's own tests: tests/unit/NAME.c drives it alone, as tests/bin/unit-NAME.
+UNITS	 = $(patsubst tests/unit/%.c,tests/bin/unit-%,$(wildcard tests/unit/*.c))
+TESTBINS += $(UNITS)
 
 bin/etl-load: tools/etl-load.c lib/libetl.a $(HDRS) .build-flags
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(LOAD_PKGS) 2>/dev/null) \
 	    $(LDFLAGS) -o $@ $< lib/libetl.a \
 	    $(shell $(PKG_CONFIG) --libs $(LOAD_PKGS) 2>/dev/null) $(LDLIBS)
+
+tests/bin/unit-%: tests/unit/%.c lib/libetl.a $(HDRS) .build-flags
+	@mkdir -p tests/bin
+	$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(LOAD_PKGS) 2>/dev/null) \
+	    $(LDFLAGS) -o $@ $< lib/libetl.a \
+	    $(shell $(PKG_CONFIG) --libs $(LOAD_PKGS) 2>/dev/null) $(PCRE2_LIBS) $(LDLIBS)
 
 tests/bin/%: tests/%.c lib/libetl.a $(HDRS) .build-flags
 	@mkdir -p tests/bin
