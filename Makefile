@@ -63,8 +63,10 @@ all: $(BINS)
 	    echo 'SANITIZE=$(SANITIZE) CFLAGS=$(CFLAGS)' > $@
 FORCE:
 
+# The lib's loaders (etl-load's engines) include libpq's and SQLite's headers.
+LOAD_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LOAD_PKGS) 2>/dev/null)
 lib/%.o: lib/%.c $(HDRS) .build-flags
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(LOAD_CFLAGS) -c -o $@ $<
 
 lib/libetl.a: $(LIBOBJ)
 	$(AR) rcs $@ $(LIBOBJ)
