@@ -994,6 +994,346 @@ format_bound(struct node *n, struct bound *b, json_t *v, const char *where,
 	b->set = 1;
 }
 
+/* Keywords that hold one number or count. */
+static int
+compile_bound(struct node *n, int kw, json_t *v, const char *sub,
+    const char *k)
+{
+	switch (kw) {
+	case K_MULT:
+		n->mult = num(v, sub, k);
+		if (!(n->mult > 0) || !isfinite(n->mult))
+			bad(sub, "%s", "multipleOf must be greater than 0");
+		n->has_mult = 1;
+		if (json_is_integer(v))
+			n->mult_int = json_integer_value(v);
+		break;
+	case K_MIN:
+		n->min = num(v, sub, k);
+		n->has_min = 1;
+		break;
+	case K_MAX:
+		n->max = num(v, sub, k);
+		n->has_max = 1;
+		break;
+	case K_XMIN:
+		n->xmin = num(v, sub, k);
+		n->has_xmin = 1;
+		break;
+	case K_XMAX:
+		n->xmax = num(v, sub, k);
+		n->has_xmax = 1;
+		break;
+	case K_MINLEN:
+		n->minlen = count(v, sub, k);
+		break;
+	case K_MAXLEN:
+		n->maxlen = count(v, sub, k);
+		break;
+	case K_MINITEMS:
+		n->minitems = count(v, sub, k);
+		break;
+	case K_MAXITEMS:
+		n->maxitems = count(v, sub, k);
+		break;
+	case K_MINCONTAINS:
+		n->mincontains = count(v, sub, k);
+		break;
+	case K_MAXCONTAINS:
+		n->maxcontains = count(v, sub, k);
+		break;
+	case K_MINPROPS:
+		n->minprops = count(v, sub, k);
+		break;
+	case K_MAXPROPS:
+		n->maxprops = count(v, sub, k);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* $defs, properties, dependentSchemas: an object of subschemas. */
+static void
+compile_map(struct etl_schema *S, struct node *n, int kw, json_t *v,
+    const char *sub, struct resource *res)
+{
+	const char *pk;
+	json_t *pv;
+	size_t size;
+
+	if (!json_is_object(v))
+		bad(sub, "%s must be an object%s", kw == K_DEFS ? "$defs" :
+		    kw == K_PROPS ? "properties" : "dependentSchemas",
+		    kw == K_DEFS ? " of schemas" : "");
+	size = json_object_size(v);
+	if (kw == K_PROPS)
+		n->props = ecalloc(size, sizeof(*n->props));
+	else if (kw == K_DEPSCH)
+		n->depsch = ecalloc(size, sizeof(*n->depsch));
+	json_object_foreach(v, pk, pv) {
+		char *ps = subpath(sub, pk);
+		struct node *c = compile(S, pv, ps, res);
+
+		if (kw == K_PROPS) {
+			n->props[n->nprops].name = estrdup(pk);
+			n->props[n->nprops].len = strlen(pk);
+			n->props[n->nprops++].node = c;
+		} else if (kw == K_DEPSCH) {
+			n->depsch[n->ndepsch].name = estrdup(pk);
+			n->depsch[n->ndepsch++].node = c;
+		}
+	}
+}
+
+static void
+compile_pprops(struct etl_schema *S, struct node *n, json_t *v,
+    const char *sub, struct resource *res)
+{
+	const char *pk;
+	json_t *pv;
+	char err[256];
+
+	if (!json_is_object(v))
+		bad(sub, "%s", "patternProperties must be an object");
+	n->pprops = ecalloc(json_object_size(v), sizeof(*n->pprops));
+	json_object_foreach(v, pk, pv) {
+		char *ps = subpath(sub, pk);
+		struct pprop *pp = &n->pprops[n->npprops++];
+
+		pp->src = estrdup(pk);
+		if ((pp->re = etl_regex_new(pk, strlen(pk), err,
+		    sizeof(err))) == NULL)
+			bad(ps, "not an ECMA-262 regular expression "
+			    "PCRE2 can run: %s", err);
+		pp->node = compile(S, pv, ps, res);
+	}
+}
+
+/* Keywords that hold subschemas; clears *flat where one makes a record deep. */
+static int
+compile_applicator(struct etl_schema *S, struct node *n, int kw, json_t *v,
+    const char *sub, const char *k, struct resource *res, int *flat)
+{
+	struct node **one[] = {
+		[K_NOT] = &n->not, [K_IF] = &n->if_, [K_THEN] = &n->then_,
+		[K_ELSE] = &n->else_, [K_ITEMS] = &n->items,
+		[K_CONTAINS] = &n->contains, [K_NAMES] = &n->names,
+		[K_UITEMS] = &n->uitems, [K_UPROPS] = &n->uprops,
+	};
+
+	switch (kw) {
+	case K_DEFS:
+	case K_PROPS:
+	case K_DEPSCH:
+		compile_map(S, n, kw, v, sub, res);
+		break;
+	case K_PPROPS:
+		compile_pprops(S, n, v, sub, res);
+		break;
+	case K_ALLOF:
+		compile_list(S, v, sub, k, res, &n->allof, &n->nallof);
+		break;
+	case K_ANYOF:
+		compile_list(S, v, sub, k, res, &n->anyof, &n->nanyof);
+		break;
+	case K_ONEOF:
+		compile_list(S, v, sub, k, res, &n->oneof, &n->noneof);
+		break;
+	case K_PREFIX:
+		compile_list(S, v, sub, k, res, &n->prefix, &n->nprefix);
+		break;
+	case K_NOT: case K_IF: case K_THEN: case K_ELSE: case K_ITEMS:
+	case K_CONTAINS: case K_NAMES: case K_UITEMS: case K_UPROPS:
+		*one[kw] = compile(S, v, sub, res);
+		if (kw == K_UITEMS || kw == K_UPROPS)
+			n->tracks = 1;
+		break;
+	case K_ADDL:
+		if (json_is_false(v))
+			n->addl = 0;
+		else if (json_is_true(v))
+			n->addl = 2;
+		else {
+			n->addl = 1;
+			n->addl_node = compile(S, v, sub, res);
+			*flat = 0;
+		}
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+static void
+compile_enum(struct node *n, json_t *v, const char *sub)
+{
+	size_t j;
+
+	if (!json_is_array(v))
+		bad(sub, "%s", "enum must be an array");
+	n->enumv = json_incref(v);
+	n->enum_text = estrdup(show(v));
+	n->enum_s = ecalloc(json_array_size(v) + 1, sizeof(*n->enum_s));
+	for (j = 0; j < json_array_size(v); j++) {
+		json_t *e = json_array_get(v, j);
+
+		if (!json_is_string(e))
+			continue;
+		n->enum_s[n->nenum_s].s = json_string_value(e);
+		n->enum_s[n->nenum_s++].n = json_string_length(e);
+	}
+}
+
+static void
+compile_required(struct node *n, json_t *v, const char *sub, const char *k)
+{
+	size_t j;
+
+	if (!json_is_array(v))
+		bad(sub, "%s", "required must be an array of names");
+	n->required = ecalloc(json_array_size(v), sizeof(char *));
+	n->reqlen = ecalloc(json_array_size(v), sizeof(size_t));
+	for (j = 0; j < json_array_size(v); j++) {
+		if (!json_is_string(json_array_get(v, j)))
+			bad(sub, "%s", "required must be an array of names");
+		name_of(json_array_get(v, j), sub, k);
+		n->reqlen[n->nrequired] =
+		    json_string_length(json_array_get(v, j));
+		n->required[n->nrequired++] =
+		    estrdup(json_string_value(json_array_get(v, j)));
+	}
+}
+
+static void
+compile_depreq(struct node *n, json_t *v, const char *sub, const char *k)
+{
+	const char *dk;
+	json_t *dv;
+	size_t j;
+
+	if (!json_is_object(v))
+		bad(sub, "%s", "dependentRequired must be an object");
+	n->depreq = ecalloc(json_object_size(v), sizeof(*n->depreq));
+	json_object_foreach(v, dk, dv) {
+		if (!json_is_array(dv))
+			bad(sub, "dependentRequired: %s: not an array of names",
+			    dk);
+		for (j = 0; j < json_array_size(dv); j++) {
+			if (!json_is_string(json_array_get(dv, j)))
+				bad(sub, "dependentRequired: %s: not an array "
+				    "of names", dk);
+			name_of(json_array_get(dv, j), sub, k);
+		}
+		n->depreq[n->ndepreq].name = estrdup(dk);
+		n->depreq[n->ndepreq++].names = json_incref(dv);
+	}
+}
+
+/* The keywords on values: types, enum, const, strings, names. */
+static void
+compile_assertion(struct etl_schema *S, struct node *n, int kw, json_t *v,
+    const char *sub, const char *k, struct resource *res, json_t **fbounds)
+{
+	char err[256];
+	size_t j;
+
+	switch (kw) {
+	case K_REF:
+		n->ref = ref_new(S, v, sub, k, res, 0);
+		break;
+	case K_DYNREF:
+		n->dynref = ref_new(S, v, sub, k, res, 1);
+		break;
+	case K_TYPE:
+		if (json_is_array(v)) {
+			for (j = 0; j < json_array_size(v); j++)
+				n->types |= type_bit(json_array_get(v, j), sub);
+			if (n->types == 0)
+				bad(sub, "%s", "type: empty list");
+		} else
+			n->types = type_bit(v, sub);
+		break;
+	case K_ENUM:
+		compile_enum(n, v, sub);
+		break;
+	case K_CONST:
+		n->constv = json_incref(v);
+		n->const_text = estrdup(show(v));
+		n->has_const = 1;
+		break;
+	case K_UNIQUE:
+		if (!json_is_boolean(v))
+			bad(sub, "%s", "uniqueItems must be a boolean");
+		n->unique = json_is_true(v);
+		break;
+	case K_PATTERN:
+		if (!json_is_string(v))
+			bad(sub, "%s", "pattern must be a string");
+		n->pattern = estrdup(json_string_value(v));
+		if ((n->re = etl_regex_new(json_string_value(v),
+		    json_string_length(v), err, sizeof(err))) == NULL)
+			bad(sub, "pattern is not an ECMA-262 regular "
+			    "expression PCRE2 can run: %s", err);
+		break;
+	case K_FORMAT:
+		name_of(v, sub, k);
+		if (S->opts.format_annotation)
+			break;
+		if ((n->format = etl_format_id(json_string_value(v))) == 0)
+			bad(sub, "unsupported format %s (etl-check(1) "
+			    "lists the formats it checks; "
+			    "--format-annotation checks none)",
+			    json_string_value(v));
+		break;
+	case K_FMIN:
+	case K_FMAX:
+	case K_FXMIN:
+	case K_FXMAX:
+		/* After the others: they need format. */
+		fbounds[kw - K_FMIN] = v;
+		break;
+	case K_REQUIRED:
+		compile_required(n, v, sub, k);
+		break;
+	case K_DEPREQ:
+		compile_depreq(n, v, sub, k);
+		break;
+	}
+}
+
+/* What the keywords together give: format bounds, required, fast paths. */
+static void
+compile_finish(struct etl_schema *S, struct node *n, json_t *s,
+    const char *where, json_t **fbounds, int simple, int flat)
+{
+	static const char *names[] = { "formatMinimum", "formatMaximum",
+	    "formatExclusiveMinimum", "formatExclusiveMaximum" };
+	struct bound *b[] = { &n->fmin, &n->fmax, &n->fxmin, &n->fxmax };
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if (fbounds[i] != NULL)
+			format_bound(n, b[i], fbounds[i],
+			    subpath(where, names[i]), names[i],
+			    S->opts.format_annotation);
+	n->reqprop = ecalloc(n->nrequired + 1, sizeof(*n->reqprop));
+	for (i = 0; i < n->nrequired; i++) {
+		for (n->reqprop[i] = 0; n->reqprop[i] < n->nprops;
+		    n->reqprop[i]++)
+			if (strcmp(n->props[n->reqprop[i]].name,
+			    n->required[i]) == 0)
+				break;
+	}
+	for (i = 0; i < n->nprops; i++)
+		keymark(n->keymask, n->props[i].name, n->props[i].len);
+	n->simple = simple && n->addl != 1;
+	n->flat = flat && !n->enumv && !n->has_const;
+	n->any = json_object_size(s) == 0;
+}
+
 static struct node *
 compile(struct etl_schema *S, json_t *s, const char *where,
     struct resource *res)
@@ -1001,9 +1341,9 @@ compile(struct etl_schema *S, json_t *s, const char *where,
 	struct node *n;
 	const char *k;
 	json_t *v;
-	size_t i, j;
+	size_t i;
 	char *sub;
-	int simple = 1, flat = 1, annot = S->opts.format_annotation;
+	int simple = 1, flat = 1, kw;
 	json_t *fbounds[4] = { NULL, NULL, NULL, NULL };
 
 	n = node_new(S, where, res);
@@ -1047,311 +1387,12 @@ compile(struct etl_schema *S, json_t *s, const char *where,
 			simple = 0;
 		if (keywords[i].fast != 'f' && keywords[i].fast != 'r')
 			flat = 0;
-		switch (keywords[i].kw) {
-		case K_IGNORED:
-		case K_ID:
-		case K_ANCHOR:
-			break;
-		case K_DEFS:
-			if (!json_is_object(v))
-				bad(sub, "%s", "$defs must be an object of schemas");
-			{
-				const char *dk;
-				json_t *dv;
-
-				json_object_foreach(v, dk, dv) {
-					char *ds = subpath(sub, dk);
-
-					compile(S, dv, ds, res);
-				}
-			}
-			break;
-		case K_REF:
-			n->ref = ref_new(S, v, sub, k, res, 0);
-			break;
-		case K_DYNREF:
-			n->dynref = ref_new(S, v, sub, k, res, 1);
-			break;
-		case K_TYPE:
-			if (json_is_array(v)) {
-				for (j = 0; j < json_array_size(v); j++)
-					n->types |= type_bit(json_array_get(v, j), sub);
-				if (n->types == 0)
-					bad(sub, "%s", "type: empty list");
-			} else
-				n->types = type_bit(v, sub);
-			break;
-		case K_ENUM:
-			if (!json_is_array(v))
-				bad(sub, "%s", "enum must be an array");
-			n->enumv = json_incref(v);
-			n->enum_text = estrdup(show(v));
-			n->enum_s = ecalloc(json_array_size(v) + 1,
-			    sizeof(*n->enum_s));
-			for (j = 0; j < json_array_size(v); j++) {
-				json_t *e = json_array_get(v, j);
-
-				if (!json_is_string(e))
-					continue;
-				n->enum_s[n->nenum_s].s = json_string_value(e);
-				n->enum_s[n->nenum_s++].n = json_string_length(e);
-			}
-			break;
-		case K_CONST:
-			n->constv = json_incref(v);
-			n->const_text = estrdup(show(v));
-			n->has_const = 1;
-			break;
-		case K_MULT:
-			n->mult = num(v, sub, k);
-			if (!(n->mult > 0) || !isfinite(n->mult))
-				bad(sub, "%s", "multipleOf must be greater than 0");
-			n->has_mult = 1;
-			if (json_is_integer(v))
-				n->mult_int = json_integer_value(v);
-			break;
-		case K_MIN:
-			n->min = num(v, sub, k);
-			n->has_min = 1;
-			break;
-		case K_MAX:
-			n->max = num(v, sub, k);
-			n->has_max = 1;
-			break;
-		case K_XMIN:
-			n->xmin = num(v, sub, k);
-			n->has_xmin = 1;
-			break;
-		case K_XMAX:
-			n->xmax = num(v, sub, k);
-			n->has_xmax = 1;
-			break;
-		case K_MINLEN:
-			n->minlen = count(v, sub, k);
-			break;
-		case K_MAXLEN:
-			n->maxlen = count(v, sub, k);
-			break;
-		case K_MINITEMS:
-			n->minitems = count(v, sub, k);
-			break;
-		case K_MAXITEMS:
-			n->maxitems = count(v, sub, k);
-			break;
-		case K_MINCONTAINS:
-			n->mincontains = count(v, sub, k);
-			break;
-		case K_MAXCONTAINS:
-			n->maxcontains = count(v, sub, k);
-			break;
-		case K_MINPROPS:
-			n->minprops = count(v, sub, k);
-			break;
-		case K_MAXPROPS:
-			n->maxprops = count(v, sub, k);
-			break;
-		case K_UNIQUE:
-			if (!json_is_boolean(v))
-				bad(sub, "%s", "uniqueItems must be a boolean");
-			n->unique = json_is_true(v);
-			break;
-		case K_PATTERN: {
-			char err[256];
-
-			if (!json_is_string(v))
-				bad(sub, "%s", "pattern must be a string");
-			n->pattern = estrdup(json_string_value(v));
-			if ((n->re = etl_regex_new(json_string_value(v),
-			    json_string_length(v), err, sizeof(err))) == NULL)
-				bad(sub, "pattern is not an ECMA-262 regular "
-				    "expression PCRE2 can run: %s", err);
-			break;
-		}
-		case K_FORMAT:
-			name_of(v, sub, k);
-			if (annot)
-				break;
-			if ((n->format = etl_format_id(json_string_value(v))) == 0)
-				bad(sub, "unsupported format %s (etl-check(1) "
-				    "lists the formats it checks; "
-				    "--format-annotation checks none)",
-				    json_string_value(v));
-			break;
-		case K_FMIN:
-		case K_FMAX:
-		case K_FXMIN:
-		case K_FXMAX:
-			/* After the loop: they need format. */
-			fbounds[keywords[i].kw - K_FMIN] = v;
-			break;
-		case K_REQUIRED:
-			if (!json_is_array(v))
-				bad(sub, "%s", "required must be an array of names");
-			n->required = ecalloc(json_array_size(v), sizeof(char *));
-			n->reqlen = ecalloc(json_array_size(v), sizeof(size_t));
-			for (j = 0; j < json_array_size(v); j++) {
-				if (!json_is_string(json_array_get(v, j)))
-					bad(sub, "%s",
-					    "required must be an array of names");
-				name_of(json_array_get(v, j), sub, k);
-				n->reqlen[n->nrequired] =
-				    json_string_length(json_array_get(v, j));
-				n->required[n->nrequired++] =
-				    estrdup(json_string_value(json_array_get(v, j)));
-			}
-			break;
-		case K_DEPREQ: {
-			const char *dk;
-			json_t *dv;
-
-			if (!json_is_object(v))
-				bad(sub, "%s", "dependentRequired must be an object");
-			n->depreq = ecalloc(json_object_size(v), sizeof(*n->depreq));
-			json_object_foreach(v, dk, dv) {
-				if (!json_is_array(dv))
-					bad(sub, "dependentRequired: %s: not an "
-					    "array of names", dk);
-				for (j = 0; j < json_array_size(dv); j++) {
-					if (!json_is_string(json_array_get(dv, j)))
-						bad(sub, "dependentRequired: %s: not "
-						    "an array of names", dk);
-					name_of(json_array_get(dv, j), sub, k);
-				}
-				n->depreq[n->ndepreq].name = estrdup(dk);
-				n->depreq[n->ndepreq++].names = json_incref(dv);
-			}
-			break;
-		}
-		case K_DEPSCH: {
-			const char *dk;
-			json_t *dv;
-
-			if (!json_is_object(v))
-				bad(sub, "%s", "dependentSchemas must be an object");
-			n->depsch = ecalloc(json_object_size(v), sizeof(*n->depsch));
-			json_object_foreach(v, dk, dv) {
-				char *ds = subpath(sub, dk);
-
-				n->depsch[n->ndepsch++].name = estrdup(dk);
-				n->depsch[n->ndepsch - 1].node = compile(S, dv, ds, res);
-			}
-			break;
-		}
-		case K_ALLOF:
-			compile_list(S, v, sub, k, res, &n->allof, &n->nallof);
-			break;
-		case K_ANYOF:
-			compile_list(S, v, sub, k, res, &n->anyof, &n->nanyof);
-			break;
-		case K_ONEOF:
-			compile_list(S, v, sub, k, res, &n->oneof, &n->noneof);
-			break;
-		case K_PREFIX:
-			compile_list(S, v, sub, k, res, &n->prefix, &n->nprefix);
-			break;
-		case K_NOT:
-			n->not = compile(S, v, sub, res);
-			break;
-		case K_IF:
-			n->if_ = compile(S, v, sub, res);
-			break;
-		case K_THEN:
-			n->then_ = compile(S, v, sub, res);
-			break;
-		case K_ELSE:
-			n->else_ = compile(S, v, sub, res);
-			break;
-		case K_ITEMS:
-			n->items = compile(S, v, sub, res);
-			break;
-		case K_CONTAINS:
-			n->contains = compile(S, v, sub, res);
-			break;
-		case K_NAMES:
-			n->names = compile(S, v, sub, res);
-			break;
-		case K_UITEMS:
-			n->uitems = compile(S, v, sub, res);
-			n->tracks = 1;
-			break;
-		case K_UPROPS:
-			n->uprops = compile(S, v, sub, res);
-			n->tracks = 1;
-			break;
-		case K_PROPS: {
-			const char *pk;
-			json_t *pv;
-
-			if (!json_is_object(v))
-				bad(sub, "%s", "properties must be an object");
-			n->props = ecalloc(json_object_size(v), sizeof(*n->props));
-			json_object_foreach(v, pk, pv) {
-				char *ps = subpath(sub, pk);
-
-				n->props[n->nprops].name = estrdup(pk);
-				n->props[n->nprops++].len = strlen(pk);
-				n->props[n->nprops - 1].node = compile(S, pv, ps, res);
-			}
-			break;
-		}
-		case K_PPROPS: {
-			const char *pk;
-			json_t *pv;
-			char err[256];
-
-			if (!json_is_object(v))
-				bad(sub, "%s", "patternProperties must be an object");
-			n->pprops = ecalloc(json_object_size(v), sizeof(*n->pprops));
-			json_object_foreach(v, pk, pv) {
-				char *ps = subpath(sub, pk);
-				struct pprop *pp = &n->pprops[n->npprops++];
-
-				pp->src = estrdup(pk);
-				if ((pp->re = etl_regex_new(pk, strlen(pk), err,
-				    sizeof(err))) == NULL)
-					bad(ps, "not an ECMA-262 regular expression "
-					    "PCRE2 can run: %s", err);
-				pp->node = compile(S, pv, ps, res);
-			}
-			break;
-		}
-		case K_ADDL:
-			if (json_is_false(v))
-				n->addl = 0;
-			else if (json_is_true(v))
-				n->addl = 2;
-			else {
-				n->addl = 1;
-				n->addl_node = compile(S, v, sub, res);
-				flat = 0;
-			}
-			break;
-		}
+		kw = keywords[i].kw;
+		if (!compile_bound(n, kw, v, sub, k) &&
+		    !compile_applicator(S, n, kw, v, sub, k, res, &flat))
+			compile_assertion(S, n, kw, v, sub, k, res, fbounds);
 	}
-	for (i = 0; i < 4; i++)
-		if (fbounds[i] != NULL) {
-			static const char *names[] = { "formatMinimum",
-			    "formatMaximum", "formatExclusiveMinimum",
-			    "formatExclusiveMaximum" };
-			struct bound *b[] = { &n->fmin, &n->fmax, &n->fxmin,
-			    &n->fxmax };
-
-			sub = subpath(where, names[i]);
-			format_bound(n, b[i], fbounds[i], sub, names[i], annot);
-			}
-	n->reqprop = ecalloc(n->nrequired + 1, sizeof(*n->reqprop));
-	for (i = 0; i < n->nrequired; i++) {
-		for (n->reqprop[i] = 0; n->reqprop[i] < n->nprops;
-		    n->reqprop[i]++)
-			if (strcmp(n->props[n->reqprop[i]].name,
-			    n->required[i]) == 0)
-				break;
-	}
-	for (i = 0; i < n->nprops; i++)
-		keymark(n->keymask, n->props[i].name, n->props[i].len);
-	n->simple = simple && n->addl != 1;
-	n->flat = flat && !n->enumv && !n->has_const;
-	n->any = json_object_size(s) == 0;
+	compile_finish(S, n, s, where, fbounds, simple, flat);
 	return n;
 }
 
@@ -1945,14 +1986,13 @@ alternatives(struct etl_buf *m, json_t **brs, size_t n, size_t plen)
 		etl_buf_adds(m, "; …");
 }
 
+/* required and dependentRequired. */
 static int
-check_object(const struct node *n, const json_t *v, struct etl_buf *path,
-    json_t **rs, struct ann *a, const struct scope *sc)
+check_present(const struct node *n, const json_t *v, struct etl_buf *path,
+    json_t **rs)
 {
-	size_t plen = path->len, i, j, klen, nk = json_object_size(v);
-	const char *k;
-	json_t *fv;
-	int ok = 1, m;
+	size_t plen = path->len, i, j;
+	int ok = 1;
 
 	for (i = 0; i < n->nrequired; i++)
 		if (json_object_get(v, n->required[i]) == NULL) {
@@ -1983,7 +2023,92 @@ check_object(const struct node *n, const json_t *v, struct etl_buf *path,
 				goto out;
 		}
 	}
+out:
 	path->len = plen;
+	return ok;
+}
+
+/*
+ * One field (its pointer in path) against properties, patternProperties,
+ * additionalProperties and propertyNames; *matched: whether one of the
+ * first three evaluated it.  Stops at the first failure when that is enough.
+ */
+static int
+check_field(const struct node *n, const char *k, size_t klen, json_t *fv,
+    struct etl_buf *path, json_t **rs, const struct scope *sc, int *matched)
+{
+	const struct node *sub = NULL;
+	size_t j;
+	int ok = 1, m;
+
+	*matched = 0;
+	for (j = 0; j < n->nprops; j++)
+		if (n->props[j].len == klen &&
+		    memcmp(n->props[j].name, k, klen) == 0) {
+			sub = n->props[j].node;
+			break;
+		}
+	if (sub) {
+		*matched = 1;
+		if (!validate(sub, fv, path, rs, NULL, sc) &&
+		    (ok = 0, enough(rs)))
+			return 0;
+	}
+	for (j = 0; j < n->npprops; j++) {
+		if ((m = etl_regex_match(n->pprops[j].re, k, klen)) == 0)
+			continue;
+		*matched = 1;
+		if (m == -1) {
+			say(rs, path, "pattern", "field name \"%s\": "
+			    "matching %s gave up (PCRE2 match limit)", k,
+			    n->pprops[j].src);
+			ok = 0;
+		} else if (!validate(n->pprops[j].node, fv, path, rs, NULL, sc))
+			ok = 0;
+		if (!ok && enough(rs))
+			return 0;
+	}
+	if (!*matched && n->addl == 0) {
+		say(rs, path, "additional", "field \"%s\" is not allowed", k);
+		if (enough(rs))
+			return 0;
+		ok = 0;
+	} else if (!*matched && n->addl == 1) {
+		*matched = 1;
+		if (!validate(n->addl_node, fv, path, rs, NULL, sc) &&
+		    (ok = 0, enough(rs)))
+			return 0;
+	} else if (!*matched && n->addl == 2)
+		*matched = 1;
+	if (n->names) {
+		json_t *name = json_stringn_nocheck(k, klen), *nrs = NULL;
+
+		if (!validate(n->names, name, path, rs ? &nrs : NULL, NULL,
+		    sc)) {
+			json_t *r0 = nrs ? json_array_get(nrs, 0) : NULL;
+
+			say(rs, path, "name", "field name \"%s\": %s", k,
+			    r0 ? json_string_value(json_object_get(r0,
+			    "message")) : "not allowed");
+			ok = 0;
+		}
+		json_decref(nrs);
+		json_decref(name);
+	}
+	return ok;
+}
+
+static int
+check_object(const struct node *n, const json_t *v, struct etl_buf *path,
+    json_t **rs, struct ann *a, const struct scope *sc)
+{
+	size_t plen = path->len, i, klen, nk = json_object_size(v);
+	const char *k;
+	json_t *fv;
+	int ok, matched;
+
+	if (!(ok = check_present(n, v, path, rs)) && enough(rs))
+		goto out;
 	if (n->minprops >= 0 && nk < (size_t)n->minprops) {
 		say(rs, path, "length", "%zu fields, fewer than %ld", nk,
 		    n->minprops);
@@ -2002,70 +2127,12 @@ check_object(const struct node *n, const json_t *v, struct etl_buf *path,
 		goto out;
 	i = 0;
 	json_object_foreach((json_t *)v, k, fv) {
-		const struct node *sub = NULL;
-		int matched = 0;
-
 		klen = strlen(k);
 		path->len = plen;
 		pointer_add(path, k, klen);
-		for (j = 0; j < n->nprops; j++)
-			if (n->props[j].len == klen &&
-			    memcmp(n->props[j].name, k, klen) == 0) {
-				sub = n->props[j].node;
-				break;
-			}
-		if (sub) {
-			matched = 1;
-			if (!validate(sub, fv, path, rs, NULL, sc)) {
-				ok = 0;
-				if (enough(rs))
-					goto out;
-			}
-		}
-		for (j = 0; j < n->npprops; j++) {
-			if ((m = etl_regex_match(n->pprops[j].re, k, klen)) == 0)
-				continue;
-			matched = 1;
-			if (m == -1) {
-				say(rs, path, "pattern", "field name \"%s\": "
-				    "matching %s gave up (PCRE2 match limit)", k,
-				    n->pprops[j].src);
-				ok = 0;
-			} else if (!validate(n->pprops[j].node, fv, path, rs,
-			    NULL, sc))
-				ok = 0;
-			if (!ok && enough(rs))
-				goto out;
-		}
-		if (!matched && n->addl == 0) {
-			say(rs, path, "additional", "field \"%s\" is not allowed", k);
+		if (!check_field(n, k, klen, fv, path, rs, sc, &matched)) {
 			ok = 0;
 			if (enough(rs))
-				goto out;
-		} else if (!matched && n->addl == 1) {
-			matched = 1;
-			if (!validate(n->addl_node, fv, path, rs, NULL, sc)) {
-				ok = 0;
-				if (enough(rs))
-					goto out;
-			}
-		} else if (!matched && n->addl == 2)
-			matched = 1;
-		if (n->names) {
-			json_t *name = json_stringn_nocheck(k, klen), *nrs = NULL;
-
-			if (!validate(n->names, name, path, rs ? &nrs : NULL, NULL,
-			    sc)) {
-				json_t *r0 = nrs ? json_array_get(nrs, 0) : NULL;
-
-				say(rs, path, "name", "field name \"%s\": %s", k,
-				    r0 ? json_string_value(json_object_get(r0,
-				    "message")) : "not allowed");
-				ok = 0;
-			}
-			json_decref(nrs);
-			json_decref(name);
-			if (!ok && enough(rs))
 				goto out;
 		}
 		if (matched && a)
@@ -2340,14 +2407,126 @@ check_number(const struct node *n, const json_t *v, struct etl_buf *path,
 	return ok;
 }
 
-/* The in-place applicators: $ref, allOf, anyOf, oneOf, not, if, … */
+/* anyOf: one alternative, or all of them when annotations are gathered. */
 static int
-check_inplace(const struct node *n, const json_t *v, struct etl_buf *path,
+check_anyof(const struct node *n, const json_t *v, struct etl_buf *path,
+    json_t **rs, struct ann *a, const struct scope *sc)
+{
+	size_t i, nv, plen = path->len;
+	struct ann ba;
+	json_t **brs = NULL;
+	int ok = 1, r;
+
+	/* Each alternative's first reason, at the outermost only. */
+	if (rs && !one_reason)
+		brs = ecalloc(n->nanyof, sizeof(*brs));
+	if (rs)
+		one_reason++;
+	for (i = 0, nv = 0; i < n->nanyof; i++) {
+		if (a)
+			ann_init(&ba, a->n);
+		r = validate(n->anyof[i], v, path, brs ? &brs[i] : NULL,
+		    a ? &ba : NULL, sc);
+		if (a) {
+			if (r)
+				ann_or(a, &ba);
+			ann_free(&ba);
+		}
+		if (r) {
+			nv++;
+			if (!a)
+				break;	/* all needed only for annotations */
+		}
+	}
+	if (rs)
+		one_reason--;
+	if (nv == 0) {
+		struct etl_buf m = { 0 };
+
+		if (brs) {
+			alternatives(&m, brs, n->nanyof, plen);
+			say(rs, path, "anyOf", "%s matches none of the "
+			    "anyOf alternatives: %s", show(v),
+			    etl_buf_cstr(&m));
+		} else
+			say(rs, path, "anyOf", "%s matches none of the "
+			    "anyOf alternatives", show(v));
+		etl_buf_free(&m);
+		ok = 0;
+	}
+	for (i = 0; brs && i < n->nanyof; i++)
+		json_decref(brs[i]);
+	free(brs);
+	return ok;
+}
+
+/* oneOf: exactly one alternative. */
+static int
+check_oneof(const struct node *n, const json_t *v, struct etl_buf *path,
     json_t **rs, struct ann *a, const struct scope *sc)
 {
 	size_t i, nv, first, second, plen = path->len;
 	struct ann ba;
 	json_t **brs = NULL;
+	int ok = 1, r;
+
+	if (rs && !one_reason)
+		brs = ecalloc(n->noneof, sizeof(*brs));
+	if (rs)
+		one_reason++;
+	first = second = n->noneof;
+	for (i = 0, nv = 0; i < n->noneof; i++) {
+		if (a)
+			ann_init(&ba, a->n);
+		r = validate(n->oneof[i], v, path, brs ? &brs[i] : NULL,
+		    a ? &ba : NULL, sc);
+		if (r) {
+			if (nv == 0) {
+				first = i;
+				if (a)
+					ann_or(a, &ba);
+			} else if (nv == 1)
+				second = i;
+			nv++;
+		}
+		if (a)
+			ann_free(&ba);
+		if (nv == 2)
+			break;
+	}
+	if (rs)
+		one_reason--;
+	if (nv != 1) {
+		struct etl_buf m = { 0 };
+
+		if (brs && nv == 0) {
+			alternatives(&m, brs, n->noneof, plen);
+			say(rs, path, "oneOf", "%s matches none of the "
+			    "oneOf alternatives: %s", show(v),
+			    etl_buf_cstr(&m));
+		} else if (nv == 0)
+			say(rs, path, "oneOf", "%s matches none of the "
+			    "oneOf alternatives", show(v));
+		else
+			say(rs, path, "oneOf", "%s matches oneOf "
+			    "alternatives %zu and %zu: exactly one must "
+			    "match", show(v), first, second);
+		etl_buf_free(&m);
+		ok = 0;
+	}
+	for (i = 0; brs && i < n->noneof; i++)
+		json_decref(brs[i]);
+	free(brs);
+	return ok;
+}
+
+/* The in-place applicators: $ref, allOf, anyOf, oneOf, not, if, … */
+static int
+check_inplace(const struct node *n, const json_t *v, struct etl_buf *path,
+    json_t **rs, struct ann *a, const struct scope *sc)
+{
+	size_t i;
+	struct ann ba;
 	int ok = 1, r;
 
 	if (n->ref && !validate(n->ref->target, v, path, rs, a, sc)) {
@@ -2367,100 +2546,14 @@ check_inplace(const struct node *n, const json_t *v, struct etl_buf *path,
 			if (enough(rs))
 				return 0;
 		}
-	if (n->nanyof) {
-		/* Each alternative's first reason, at the outermost only. */
-		if (rs && !one_reason)
-			brs = ecalloc(n->nanyof, sizeof(*brs));
-		if (rs)
-			one_reason++;
-		for (i = 0, nv = 0; i < n->nanyof; i++) {
-			if (a)
-				ann_init(&ba, a->n);
-			r = validate(n->anyof[i], v, path, brs ? &brs[i] : NULL,
-			    a ? &ba : NULL, sc);
-			if (a) {
-				if (r)
-					ann_or(a, &ba);
-				ann_free(&ba);
-			}
-			if (r) {
-				nv++;
-				if (!a)
-					break;	/* all needed only for annotations */
-			}
-		}
-		if (rs)
-			one_reason--;
-		if (nv == 0) {
-			struct etl_buf m = { 0 };
-
-			if (brs) {
-				alternatives(&m, brs, n->nanyof, plen);
-				say(rs, path, "anyOf", "%s matches none of the "
-				    "anyOf alternatives: %s", show(v),
-				    etl_buf_cstr(&m));
-			} else
-				say(rs, path, "anyOf", "%s matches none of the "
-				    "anyOf alternatives", show(v));
-			etl_buf_free(&m);
-			ok = 0;
-		}
-		for (i = 0; brs && i < n->nanyof; i++)
-			json_decref(brs[i]);
-		free(brs);
-		brs = NULL;
-		if (!ok && enough(rs))
+	if (n->nanyof && !check_anyof(n, v, path, rs, a, sc)) {
+		ok = 0;
+		if (enough(rs))
 			return 0;
 	}
-	if (n->noneof) {
-		if (rs && !one_reason)
-			brs = ecalloc(n->noneof, sizeof(*brs));
-		if (rs)
-			one_reason++;
-		first = second = n->noneof;
-		for (i = 0, nv = 0; i < n->noneof; i++) {
-			if (a)
-				ann_init(&ba, a->n);
-			r = validate(n->oneof[i], v, path, brs ? &brs[i] : NULL,
-			    a ? &ba : NULL, sc);
-			if (r) {
-				if (nv == 0) {
-					first = i;
-					if (a)
-						ann_or(a, &ba);
-				} else if (nv == 1)
-					second = i;
-				nv++;
-			}
-			if (a)
-				ann_free(&ba);
-			if (nv == 2)
-				break;
-		}
-		if (rs)
-			one_reason--;
-		if (nv != 1) {
-			struct etl_buf m = { 0 };
-
-			if (brs && nv == 0) {
-				alternatives(&m, brs, n->noneof, plen);
-				say(rs, path, "oneOf", "%s matches none of the "
-				    "oneOf alternatives: %s", show(v),
-				    etl_buf_cstr(&m));
-			} else if (nv == 0)
-				say(rs, path, "oneOf", "%s matches none of the "
-				    "oneOf alternatives", show(v));
-			else
-				say(rs, path, "oneOf", "%s matches oneOf "
-				    "alternatives %zu and %zu: exactly one must "
-				    "match", show(v), first, second);
-			etl_buf_free(&m);
-			ok = 0;
-		}
-		for (i = 0; brs && i < n->noneof; i++)
-			json_decref(brs[i]);
-		free(brs);
-		if (!ok && enough(rs))
+	if (n->noneof && !check_oneof(n, v, path, rs, a, sc)) {
+		ok = 0;
+		if (enough(rs))
 			return 0;
 	}
 	if (n->not && validate(n->not, v, path, NULL, NULL, sc) && !gaveup) {
@@ -2497,6 +2590,63 @@ check_inplace(const struct node *n, const json_t *v, struct etl_buf *path,
 	return ok;
 }
 
+/* unevaluatedProperties and unevaluatedItems, after the rest marked ma. */
+static int
+check_unevaluated(const struct node *n, const json_t *v, unsigned t,
+    struct etl_buf *path, json_t **rs, struct ann *ma, const struct scope *sc)
+{
+	size_t plen = path->len, k;
+	int ok = 1;
+
+	if (n->uprops && (t & T_OBJECT)) {
+		const char *key;
+		json_t *fv;
+
+		k = 0;
+		json_object_foreach((json_t *)v, key, fv) {
+			if (!ann_get(ma, k)) {
+				path->len = plen;
+				pointer_add(path, key, strlen(key));
+				if (n->uprops->never) {
+					say(rs, path, "unevaluated", "field \"%s\" "
+					    "is not allowed (unevaluatedProperties)",
+					    key);
+					ok = 0;
+				} else if (!validate(n->uprops, fv, path, rs, NULL,
+				    sc))
+					ok = 0;
+				if (!ok && enough(rs))
+					break;
+				ann_set(ma, k);
+			}
+			k++;
+		}
+		path->len = plen;
+		if (!ok && enough(rs))
+			return 0;
+	}
+	if (n->uitems && (t & T_ARRAY)) {
+		for (k = 0; k < json_array_size(v); k++) {
+			if (ann_get(ma, k))
+				continue;
+			path->len = plen;
+			etl_buf_printf(path, "/%zu", k);
+			if (n->uitems->never) {
+				say(rs, path, "unevaluated", "item %zu is not "
+				    "allowed (unevaluatedItems)", k);
+				ok = 0;
+			} else if (!validate(n->uitems, json_array_get(v, k), path,
+			    rs, NULL, sc))
+				ok = 0;
+			if (!ok && enough(rs))
+				break;
+			ann_set(ma, k);
+		}
+		path->len = plen;
+	}
+	return ok;
+}
+
 /*
  * Validates v against n: 1 valid, 0 not, with the reasons appended to
  * *rs unless rs is NULL (a verdict alone, which may stop at the first
@@ -2509,7 +2659,7 @@ validate(const struct node *n, const json_t *v, struct etl_buf *path,
 	struct scope here;
 	const struct scope *sc = up;
 	struct ann mine, *ma = a;
-	size_t plen = path->len, i, k;
+	size_t plen = path->len, i;
 	unsigned t;
 	int ok = 1, tracking = 0;
 
@@ -2582,50 +2732,9 @@ validate(const struct node *n, const json_t *v, struct etl_buf *path,
 		ok = 0;
 	if (!ok && enough(rs))
 		goto out;
-	if (n->uprops && (t & T_OBJECT)) {
-		const char *key;
-		json_t *fv;
-
-		k = 0;
-		json_object_foreach((json_t *)v, key, fv) {
-			if (!ann_get(ma, k)) {
-				path->len = plen;
-				pointer_add(path, key, strlen(key));
-				if (n->uprops->never) {
-					say(rs, path, "unevaluated", "field \"%s\" "
-					    "is not allowed (unevaluatedProperties)",
-					    key);
-					ok = 0;
-				} else if (!validate(n->uprops, fv, path, rs, NULL,
-				    sc))
-					ok = 0;
-				if (!ok && enough(rs))
-					goto out;
-				ann_set(ma, k);
-			}
-			k++;
-		}
-		path->len = plen;
-	}
-	if (n->uitems && (t & T_ARRAY)) {
-		for (k = 0; k < json_array_size(v); k++) {
-			if (ann_get(ma, k))
-				continue;
-			path->len = plen;
-			etl_buf_printf(path, "/%zu", k);
-			if (n->uitems->never) {
-				say(rs, path, "unevaluated", "item %zu is not "
-				    "allowed (unevaluatedItems)", k);
-				ok = 0;
-			} else if (!validate(n->uitems, json_array_get(v, k), path,
-			    rs, NULL, sc))
-				ok = 0;
-			if (!ok && enough(rs))
-				goto out;
-			ann_set(ma, k);
-		}
-		path->len = plen;
-	}
+	if ((n->uprops || n->uitems) &&
+	    !check_unevaluated(n, v, t, path, rs, ma, sc))
+		ok = 0;
 out:
 	if (tracking) {
 		if (a && ok)
