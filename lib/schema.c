@@ -16,6 +16,7 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -994,64 +995,49 @@ format_bound(struct node *n, struct bound *b, json_t *v, const char *where,
 	b->set = 1;
 }
 
-/* Keywords that hold one number or count. */
+/* Keywords that hold one number or count: where each goes in a node. */
+#define AT(f)	offsetof(struct node, f)
+static const struct {
+	int	 kw;
+	size_t	 value, set;	/* set: 0 for counts, whose unset is -1 */
+} bounds[] = {
+	{ K_MIN, AT(min), AT(has_min) }, { K_MAX, AT(max), AT(has_max) },
+	{ K_XMIN, AT(xmin), AT(has_xmin) }, { K_XMAX, AT(xmax), AT(has_xmax) },
+	{ K_MINLEN, AT(minlen), 0 }, { K_MAXLEN, AT(maxlen), 0 },
+	{ K_MINITEMS, AT(minitems), 0 }, { K_MAXITEMS, AT(maxitems), 0 },
+	{ K_MINCONTAINS, AT(mincontains), 0 },
+	{ K_MAXCONTAINS, AT(maxcontains), 0 },
+	{ K_MINPROPS, AT(minprops), 0 }, { K_MAXPROPS, AT(maxprops), 0 },
+};
+#undef AT
+
 static int
 compile_bound(struct node *n, int kw, json_t *v, const char *sub,
     const char *k)
 {
-	switch (kw) {
-	case K_MULT:
+	char *base = (char *)n;
+	size_t i;
+
+	if (kw == K_MULT) {
 		n->mult = num(v, sub, k);
 		if (!(n->mult > 0) || !isfinite(n->mult))
 			bad(sub, "%s", "multipleOf must be greater than 0");
 		n->has_mult = 1;
 		if (json_is_integer(v))
 			n->mult_int = json_integer_value(v);
-		break;
-	case K_MIN:
-		n->min = num(v, sub, k);
-		n->has_min = 1;
-		break;
-	case K_MAX:
-		n->max = num(v, sub, k);
-		n->has_max = 1;
-		break;
-	case K_XMIN:
-		n->xmin = num(v, sub, k);
-		n->has_xmin = 1;
-		break;
-	case K_XMAX:
-		n->xmax = num(v, sub, k);
-		n->has_xmax = 1;
-		break;
-	case K_MINLEN:
-		n->minlen = count(v, sub, k);
-		break;
-	case K_MAXLEN:
-		n->maxlen = count(v, sub, k);
-		break;
-	case K_MINITEMS:
-		n->minitems = count(v, sub, k);
-		break;
-	case K_MAXITEMS:
-		n->maxitems = count(v, sub, k);
-		break;
-	case K_MINCONTAINS:
-		n->mincontains = count(v, sub, k);
-		break;
-	case K_MAXCONTAINS:
-		n->maxcontains = count(v, sub, k);
-		break;
-	case K_MINPROPS:
-		n->minprops = count(v, sub, k);
-		break;
-	case K_MAXPROPS:
-		n->maxprops = count(v, sub, k);
-		break;
-	default:
-		return 0;
+		return 1;
 	}
-	return 1;
+	for (i = 0; i < sizeof(bounds) / sizeof(*bounds); i++) {
+		if (bounds[i].kw != kw)
+			continue;
+		if (bounds[i].set) {
+			*(double *)(base + bounds[i].value) = num(v, sub, k);
+			*(int *)(base + bounds[i].set) = 1;
+		} else
+			*(long *)(base + bounds[i].value) = count(v, sub, k);
+		return 1;
+	}
+	return 0;
 }
 
 /* $defs, properties, dependentSchemas: an object of subschemas. */
