@@ -77,6 +77,8 @@ etl_buf_addc(struct etl_buf *b, int c)
 int	 etl_write_all(int fd, const char *, size_t);
 /* Only spaces, tabs and CRs: a blank line, not a record. */
 int	 etl_blank(const char *, size_t);
+/* A hexadecimal digit's value, or -1. */
+int	 etl_hexval(int);
 /* An option's number from min to max, else a message and usage(). */
 double	 etl_arg_number(const char *opt, const char *arg, double min, double max);
 

@@ -31,18 +31,6 @@ etl_hive_escape(struct etl_buf *b, const char *s, size_t n)
 	}
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 size_t
 etl_hive_unescape(char *s, size_t n)
 {
@@ -51,8 +39,8 @@ etl_hive_unescape(char *s, size_t n)
 
 	for (i = j = 0; i < n; i++) {
 		if (s[i] == '%' && i + 2 < n &&
-		    (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (l = hexval((unsigned char)s[i + 2])) >= 0) {
+		    (h = etl_hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (l = etl_hexval((unsigned char)s[i + 2])) >= 0) {
 			s[j++] = (char)(h << 4 | l);
 			i += 2;
 		} else

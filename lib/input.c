@@ -37,6 +37,28 @@ struct etl_input {
 	int		 status;	/* of the error: 65 corrupt data, 74 I/O */
 };
 
+/* read(2) through EINTR (unless a signal ends the run), counted. */
+static ssize_t
+read_raw(struct etl_input *in, void *buf, size_t n)
+{
+	ssize_t r;
+
+	for (;;) {
+		r = read(in->fd, buf, n);
+		if (r >= 0)
+			break;
+		if (errno == EINTR && !etl_signalled)
+			continue;
+		snprintf(in->err, sizeof(in->err), "%s", strerror(errno));
+		in->status = ETL_EX_IOERR;
+		return -1;
+	}
+	if (r == 0)
+		in->eof = 1;
+	in->nraw += (uint64_t)r;
+	return r;
+}
+
 /* Fills the raw buffer; 0 at end of file, -1 on error. */
 static ssize_t
 fill(struct etl_input *in)
@@ -48,20 +70,8 @@ fill(struct etl_input *in)
 	if (in->eof)
 		return 0;
 	in->rawpos = in->rawlen = 0;
-	for (;;) {
-		n = read(in->fd, in->raw, RAWSZ);
-		if (n >= 0)
-			break;
-		if (errno == EINTR && !etl_signalled)
-			continue;
-		snprintf(in->err, sizeof(in->err), "%s", strerror(errno));
-		in->status = ETL_EX_IOERR;
-		return -1;
-	}
-	if (n == 0)
-		in->eof = 1;
-	in->rawlen = (size_t)n;
-	in->nraw += (uint64_t)n;
+	if ((n = read_raw(in, in->raw, RAWSZ)) > 0)
+		in->rawlen = (size_t)n;
 	return n;
 }
 
@@ -210,7 +220,6 @@ read_gzip(struct etl_input *in, void *buf, size_t n)
 static ssize_t
 read_plain(struct etl_input *in, void *buf, size_t n)
 {
-	ssize_t r;
 	size_t m;
 
 	if (in->rawpos < in->rawlen) {
@@ -224,20 +233,7 @@ read_plain(struct etl_input *in, void *buf, size_t n)
 	if (in->eof)
 		return 0;
 	/* Large reads go straight into the caller's buffer. */
-	for (;;) {
-		r = read(in->fd, buf, n);
-		if (r >= 0)
-			break;
-		if (errno == EINTR && !etl_signalled)
-			continue;
-		snprintf(in->err, sizeof(in->err), "%s", strerror(errno));
-		in->status = ETL_EX_IOERR;
-		return -1;
-	}
-	if (r == 0)
-		in->eof = 1;
-	in->nraw += (uint64_t)r;
-	return r;
+	return read_raw(in, buf, n);
 }
 
 static ssize_t

@@ -53,18 +53,6 @@ fail(struct tr *t, const char *fmt, ...)
 	return -1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* n hex digits at p into *v: 0, else -1. */
 static int
 hexn(const char *p, const char *end, int n, unsigned long *v)
@@ -75,7 +63,7 @@ hexn(const char *p, const char *end, int n, unsigned long *v)
 	if (end - p < n)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if ((h = hexval((unsigned char)p[i])) < 0)
+		if ((h = etl_hexval((unsigned char)p[i])) < 0)
 			return -1;
 		*v = *v * 16 + (unsigned long)h;
 	}
@@ -90,8 +78,8 @@ unicode_escape(struct tr *t, unsigned long *cp)
 	const char *q;
 
 	if (t->p < t->end && *t->p == '{') {
-		for (q = t->p + 1, *cp = 0; q < t->end && hexval(*q) >= 0; q++)
-			if ((*cp = *cp * 16 + (unsigned long)hexval(*q)) > 0x10ffff)
+		for (q = t->p + 1, *cp = 0; q < t->end && etl_hexval(*q) >= 0; q++)
+			if ((*cp = *cp * 16 + (unsigned long)etl_hexval(*q)) > 0x10ffff)
 				return fail(t, "\\u{…} beyond U+10FFFF");
 		if (q == t->p + 1 || q == t->end || *q != '}')
 			return fail(t, "malformed \\u{…} escape");

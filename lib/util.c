@@ -193,3 +193,15 @@ etl_arg_number(const char *opt, const char *arg, double min, double max)
 	}
 	return d;
 }
+
+int
+etl_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
