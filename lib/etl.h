@@ -164,6 +164,7 @@ void	 etl_progress_tick(void);	/* cheap: call per record */
 void	 etl_progress_end(void);
 
 /* stream.c: the record loop. */
+struct etl_scan;
 struct etl_rec {
 	const char	*file;		/* "-" is shown as <stdin> */
 	unsigned long	 line;
@@ -173,6 +174,7 @@ struct etl_rec {
 	int		 parsed;
 	int		 toolong;
 	int		 object;	/* a scanner saw a valid JSON object */
+	int		 scanned;	/* etl_rec_scan(): 0 not yet, 1 OK, -1 no */
 };
 typedef void etl_rec_fn(struct etl_rec *, void *arg);
 /*
@@ -195,6 +197,13 @@ json_t	*etl_rec_object(struct etl_rec *);
  * NULL, rejected, as for etl_rec_object().
  */
 json_t	*etl_rec_fields(struct etl_rec *, const char *const *names, size_t n);
+/*
+ * The record's top-level fields as the loop's one scanner found them
+ * (lib/scan.h; borrowed, valid until the next record), or NULL when the
+ * scanner is off (ETL_SCAN=0) or cannot vouch for the line: then ask
+ * etl_rec_object().  NULL rejects nothing.
+ */
+const struct etl_scan *etl_rec_scan(struct etl_rec *);
 
 /* out.c: records out, on stdout through one large buffer. */
 void	 etl_out_raw(const char *, size_t);	/* one record, \n added */

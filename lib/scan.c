@@ -860,3 +860,14 @@ etl_scan_free(struct etl_scan *s)
 	s->f = NULL;
 	s->n = s->cap = 0;
 }
+
+int
+etl_scan_on(void)
+{
+	static int on = -1;
+	const char *e;
+
+	if (on == -1)
+		on = (e = getenv("ETL_SCAN")) == NULL || strcmp(e, "0") != 0;
+	return on;
+}

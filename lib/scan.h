@@ -43,6 +43,8 @@ etl_scan_keyhash(const char *k, size_t n)
 	return (unsigned)(u[0] * 33 + u[n - 1] + n * 151) & 1023;
 }
 
+/* Whether the scanner's fast paths are on: ETL_SCAN=0 turns them off, to compare. */
+int	 etl_scan_on(void);
 /* Scans one line; the fields are valid until the next call or the line's end. */
 int	 etl_scan_object(struct etl_scan *, const char *, size_t);
 /* The field of that name, or NULL. */

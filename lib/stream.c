@@ -119,24 +119,30 @@ etl_rec_object(struct etl_rec *r)
 	return r->json;
 }
 
+/* The loop's one scanner: what it found is valid until the next record. */
+static struct etl_scan rec_scan;
+
+const struct etl_scan *
+etl_rec_scan(struct etl_rec *r)
+{
+	if (r->scanned == 0)
+		r->scanned = etl_scan_on() && etl_scan_object(&rec_scan, r->raw,
+		    r->len) == ETL_SCAN_OK ? 1 : -1;
+	return r->scanned == 1 ? &rec_scan : NULL;
+}
+
 json_t *
 etl_rec_fields(struct etl_rec *r, const char *const *names, size_t n)
 {
-	static struct etl_scan scan;
-	static int use_scan = -1;
+	const struct etl_scan *scan;
 	const struct etl_field *f;
 	json_t *o, *v;
 	size_t i;
 
-	/* ETL_SCAN=0 turns the scanner off, to compare the two paths. */
-	if (use_scan == -1)
-		use_scan = getenv("ETL_SCAN") == NULL ||
-		    strcmp(getenv("ETL_SCAN"), "0") != 0;
-	if (use_scan && !r->parsed && etl_scan_object(&scan, r->raw, r->len) ==
-	    ETL_SCAN_OK) {
+	if (!r->parsed && (scan = etl_rec_scan(r)) != NULL) {
 		o = json_object();
 		for (i = 0; i < n; i++) {
-			if ((f = etl_scan_get(&scan, names[i],
+			if ((f = etl_scan_get(scan, names[i],
 			    strlen(names[i]))) == NULL)
 				continue;
 			if ((v = etl_scan_json(f)) == NULL) {
